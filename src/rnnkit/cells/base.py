@@ -1,0 +1,72 @@
+"""What every recurrent cell shares: sizes, initialisation, stacked weights for the fast paths."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+INITS = ("uniform", "orthogonal")
+
+
+class RecurrentCell(nn.Module):
+    """Base class of the cells: one time step, h(t) = cell(x(t), h(t−1)).
+
+    Subclasses declare ``gates`` (the names of the gate blocks, in torch's stacking order) and create, for
+    every gate ``g``, the parameters ``W_g (H, I)``, ``U_g (H, H)`` and (with ``bias``) ``b_g (H)``.
+    The Elman cell names its single block after the lecture's W_xh, W_hh and b instead.
+    """
+
+    gates: tuple[str, ...] = ()
+    num_states = 1  # 2 for the LSTM's (h, c)
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, init: str = "uniform") -> None:
+        super().__init__()
+        if input_size < 1 or hidden_size < 1:
+            raise ValueError(f"input_size and hidden_size must be >= 1, got {input_size} and {hidden_size}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.init = init
+
+    def _make(self, names_in: list[str], names_hh: list[str], names_b: list[str]) -> None:
+        H, I = self.hidden_size, self.input_size
+        for name in names_in:
+            self.register_parameter(name, nn.Parameter(torch.empty(H, I)))
+        for name in names_hh:
+            self.register_parameter(name, nn.Parameter(torch.empty(H, H)))
+        for name in names_b if self.bias else []:
+            self.register_parameter(name, nn.Parameter(torch.empty(H)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """U(−1/√H, 1/√H) for every parameter, as torch does; with ``init="orthogonal"`` the recurrent
+        matrices (the U's and W_hh) start orthogonal instead, which keeps ∂h(t)/∂h(t−1) near norm 1."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for name, weight in self.named_parameters():
+            if self.init == "orthogonal" and (name.startswith("U_") or name == "W_hh"):
+                nn.init.orthogonal_(weight)
+            else:
+                nn.init.uniform_(weight, -bound, bound)
+
+    def init_state(self, batch_size: int, like: torch.Tensor):
+        """The zero state for a batch: h (B, H), or (h, c) for the LSTM."""
+        zeros = like.new_zeros(batch_size, self.hidden_size)
+        return zeros if self.num_states == 1 else (zeros, zeros.clone())
+
+    def stacked(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The weights with the gate blocks stacked in torch's order, for the fast paths.
+
+        Returns:
+            W: (G·H, I), U: (G·H, H) and b: (G·H) or None, G = number of gates.
+        """
+        W = torch.cat([getattr(self, f"W_{g}") for g in self.gates])
+        U = torch.cat([getattr(self, f"U_{g}") for g in self.gates])
+        b = torch.cat([getattr(self, f"b_{g}") for g in self.gates]) if self.bias else None
+        return W, U, b
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")

@@ -1,0 +1,104 @@
+"""Ways of running one cell over a whole sequence (one layer, one direction).
+
+- ``autograd``: the readable cell stepped through time and differentiated by autograd. The ground truth.
+- ``torch``: torch's fused kernels (oneDNN on CPU, cuDNN on CUDA) fed with the cell's own parameters,
+  for the formulations torch has: Elman tanh/relu, the cuDNN-form GRU and the LSTM.
+
+Every runner takes x (B, T, I), the initial state (h (B, H), or (h, c) for the LSTM) and either nothing
+or the true ``lengths`` (B,) with the matching ``mask`` (B, T), and returns the outputs (B, T, H), zero at
+padded steps, and the state after each sequence's last real step.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from rnnkit.cells import ElmanCell, GRUCell, LSTMCell, RecurrentCell
+
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+def run_autograd(
+    cell: RecurrentCell, x: torch.Tensor, state: State, lengths: torch.Tensor | None, mask: torch.Tensor | None
+) -> tuple[torch.Tensor, State]:
+    """Step the readable cell through time. At padded steps the state is carried unchanged and the
+    output is zero, so padding never reaches a state, an output or a gradient."""
+    outputs = []
+    for t in range(x.size(1)):
+        new = cell(x[:, t], state)
+        if mask is not None:
+            keep = mask[:, t, None]  # (B, 1)
+            new = (
+                torch.where(keep, new, state)
+                if cell.num_states == 1
+                else tuple(torch.where(keep, n, s) for n, s in zip(new, state, strict=True))
+            )
+        h = new if cell.num_states == 1 else new[0]
+        outputs.append(h if mask is None else h * keep)
+        state = new
+    return torch.stack(outputs, dim=1), state  # (B, T, H)
+
+
+def torch_mode(cell: RecurrentCell) -> str | None:
+    """The name of torch's fused kernel computing exactly this cell, or None if torch has none."""
+    if isinstance(cell, LSTMCell):
+        return "lstm"
+    if isinstance(cell, GRUCell):
+        return "gru" if cell.variant == "cudnn" else None
+    if isinstance(cell, ElmanCell) and cell.nonlinearity in ("tanh", "relu"):
+        return f"rnn_{cell.nonlinearity}"
+    return None
+
+
+def torch_weights(cell: RecurrentCell) -> list[torch.Tensor]:
+    """The cell's parameters in torch's flat order [W_ih, W_hh, b_ih, b_hh]: our one bias goes into
+    b_ih and zeros into b_hh, except the cuDNN GRU's b_hn, which sits in b_hh's third block."""
+    W, U, b = cell.stacked()
+    if b is None:
+        return [W, U]
+    if isinstance(cell, GRUCell):  # cudnn variant: b_hh = [0 | 0 | b_hn]
+        H = cell.hidden_size
+        return [W, U, b, torch.cat([b.new_zeros(2 * H), cell.b_hn])]
+    return [W, U, b, torch.zeros_like(b)]
+
+
+def run_torch(
+    cell: RecurrentCell, x: torch.Tensor, state: State, lengths: torch.Tensor | None, mask: torch.Tensor | None
+) -> tuple[torch.Tensor, State]:
+    """Run torch's fused kernel with the cell's parameters (packed sequences when there are lengths)."""
+    mode = torch_mode(cell)
+    if mode is None:
+        raise ValueError(f"torch has no fused kernel for {cell!r}; use backend 'autograd' or 'bptt'")
+    kernel = getattr(torch._VF, mode)
+    weights = torch_weights(cell)
+    hx = tuple(s.unsqueeze(0) for s in state) if cell.num_states == 2 else state.unsqueeze(0)  # (1, B, H)
+    args = (weights, cell.bias, 1, 0.0, cell.training, False)
+    if lengths is None:
+        out, *final = kernel(x, hx, *args, True)  # batch_first
+    else:
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        order, inverse = packed.sorted_indices, packed.unsorted_indices
+        hx = tuple(s.index_select(1, order) for s in hx) if cell.num_states == 2 else hx.index_select(1, order)
+        data, *final = kernel(packed.data, packed.batch_sizes, hx, *args)
+        out, _ = pad_packed_sequence(
+            PackedSequence(data, packed.batch_sizes, order, inverse), batch_first=True,
+            total_length=x.size(1),
+        )  # (B, T, H)
+        final = [f.index_select(1, inverse) for f in final]
+    final = [f.squeeze(0) for f in final]  # (B, H) each
+    return out, (final[0] if cell.num_states == 1 else (final[0], final[1]))
+
+
+RUNNERS = {"autograd": run_autograd, "torch": run_torch}
+
+
+def choose_backend(cell: RecurrentCell, requested: str) -> str:
+    """The backend that runs ``cell``: the requested one, or for "auto" the fastest available."""
+    if requested == "auto":
+        return "torch" if torch_mode(cell) is not None else "autograd"
+    if requested not in RUNNERS:
+        raise ValueError(f"backend must be 'auto' or one of {tuple(RUNNERS)}, got {requested!r}")
+    if requested == "torch" and torch_mode(cell) is None:
+        raise ValueError(f"backend 'torch' has no kernel for {cell!r}; use 'autograd' or 'auto'")
+    return requested
