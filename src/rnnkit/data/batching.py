@@ -58,3 +58,27 @@ def length_buckets(
         batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     permutation = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in permutation]
+
+
+class Batches(Sequence):
+    """Batches made on access from groups of example indices (e.g. :func:`length_buckets`' output).
+
+    The engine wants ``len()`` and ``[i]`` (to resume mid-epoch at batch i); building each batch only
+    when it is needed keeps an epoch's padded tensors out of memory.
+
+    Example:
+        >>> data = [[5, 6], [7], [8, 9, 9]]
+        >>> batches = Batches([[1, 2], [0]], lambda group: pad([data[i] for i in group]))
+        >>> len(batches), batches[1][0].tolist()
+        (2, [[5, 6]])
+    """
+
+    def __init__(self, groups: Sequence[Sequence[int]], build) -> None:
+        self.groups = groups
+        self.build = build
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, i):  # Sequence's slicing is not needed by the engine
+        return self.build(self.groups[i])

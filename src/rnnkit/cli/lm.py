@@ -1,0 +1,168 @@
+"""Language-model commands: ``rnnkit train lm``, ``rnnkit generate``, ``rnnkit score`` (and ``evaluate``).
+
+Examples:
+    rnnkit train lm --out runs/stdlib --time-budget 120            # default corpus: Python's stdlib
+    rnnkit generate runs/stdlib --prime "def " --length 300
+    rnnkit train lm --data input.txt --hidden 512 --dropout 0.2 --out runs/shakespeare
+    rnnkit score runs/shakespeare held_out.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import logging
+import sys
+
+from rnnkit.engine.checkpoint import read_meta
+from rnnkit.engine.config import add_train_arguments, train_config_from_args
+from rnnkit.errors import ConfigError
+from rnnkit.tasks import language_model as lm_api
+
+log = logging.getLogger("rnnkit.cli")
+
+# flag -> LanguageModel argument, with the help text; defaults come from LanguageModel's signature.
+MODEL_FLAGS = {
+    "level": ("level", str, "token level: char or word"),
+    "cell": ("cell", str, "recurrent cell: elman, gru (the lecture's), gru-cudnn (torch's form) or lstm"),
+    "hidden": ("hidden_size", int, "hidden state size H"),
+    "layers": ("num_layers", int, "number of stacked recurrent layers L"),
+    "embedding": ("embedding_size", int, "embedding size E (default: 64 for char, H for word or tied)"),
+    "dropout": ("dropout", float, "dropout on embeddings, between layers and before the output layer"),
+    "bptt": ("bptt", int, "truncated-BPTT window length T"),
+    "batch-size": ("batch_size", int, "number of parallel streams B"),
+    "min-freq": ("min_freq", int, "word level: words seen fewer times become <unk>"),
+    "max-vocab": ("max_vocab", int, "word level: largest vocabulary, specials included"),
+    "valid-fraction": ("valid_fraction", float, "last fraction of the text held out when --valid is absent"),
+    "scheduled-sampling": ("scheduled_sampling", str,
+                           "feed the model's own samples: linear, exponential or inverse_sigmoid schedule"),
+    "ss-steps": ("ss_steps", int, "scheduled sampling: steps over which the truth probability decays"),
+    "ss-min-truth": ("ss_min_truth", float, "scheduled sampling: lowest probability of feeding the truth"),
+    "backend": ("backend", str, "recurrent layer backend: auto, autograd, bptt or torch"),
+}
+
+
+def _defaults() -> dict:
+    return {name: p.default for name, p in inspect.signature(lm_api.LanguageModel).parameters.items()}
+
+
+def _add_train(train: argparse._SubParsersAction) -> None:
+    parser = train.add_parser("lm", help="train a character- or word-level language model",
+                              description="Train a recurrent language model with truncated BPTT.")
+    parser.add_argument("--data", nargs="+", metavar="PATH", default=None,
+                        help="text files or directories (default: Python's standard-library source)")
+    parser.add_argument("--valid", metavar="PATH", default=None,
+                        help="validation text file (default: the last --valid-fraction of the data)")
+    defaults = _defaults()
+    for flag, (name, kind, text) in MODEL_FLAGS.items():
+        parser.add_argument(f"--{flag}", dest=name, type=kind, default=None,
+                            help=f"{text} (default: {defaults[name]})")
+    parser.add_argument("--tie-weights", dest="tie_weights", action=argparse.BooleanOptionalAction,
+                        default=None, help="share embedding and output weights, needs E = H (default: no)")
+    parser.add_argument("--config", metavar="FILE", default=None,
+                        help="JSON file of settings (flags given on the command line win)")
+    parser.add_argument("--out", metavar="DIR", default="runs/lm", help="run directory (default: runs/lm)")
+    parser.add_argument("--resume", action="store_true", default=False,
+                        help="continue the run in --out from its last checkpoint")
+    add_train_arguments(parser)
+    parser.set_defaults(run=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    settings: dict = {}
+    data, valid = args.data, args.valid
+    if args.resume:
+        meta = read_meta(f"{args.out}/last", task=lm_api.TASK)
+        saved = meta["settings"]
+        settings = {k: v for k, v in saved.items() if k in lm_api.MODEL_KEYS}
+        settings.update(saved.get("train_config", {}))
+        corpus = meta.get("corpus", {})
+        data = data or corpus.get("data")
+        valid = valid or corpus.get("valid")
+    if args.config:
+        settings.update(lm_api.read_settings_file(args.config))
+    for name, _, _ in (*MODEL_FLAGS.values(), ("tie_weights", None, None)):
+        given = getattr(args, name)
+        if given is not None:
+            if args.resume and name in settings and settings[name] != given:
+                raise ConfigError(f"--resume: the run was trained with {name}={settings[name]!r}; "
+                                  "model settings cannot change when resuming")
+            settings[name] = given
+    model_settings, training = lm_api.split_settings(settings, args.config or "command line")
+    base = lm_api.LanguageModel(train_config=training).engine_config()
+    training = train_config_from_args(args, base).to_dict()
+    lm = lm_api.train(data=data, valid=valid, out_dir=args.out, resume=args.resume,
+                      **model_settings, **training)
+    result = lm.result_
+    log.info("training stopped (%s) after %d steps; best validation loss %s; run saved in %s",
+             result.stopped_reason, result.steps, _fmt(result.best_metric), args.out)
+    log.info("try: rnnkit generate %s%s --length 300", args.out, ' --prime "def "' if data is None else "")
+    return 0
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _add_generate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("generate", help="generate text from a language-model checkpoint",
+                                 description="Sample text from a trained language model, printed as produced.")
+    parser.add_argument("checkpoint", help="checkpoint or run directory")
+    parser.add_argument("--prime", default="", help="text to start from (default: a line start)")
+    parser.add_argument("--length", type=int, default=500, help="tokens to generate (default: 500)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="softmax temperature; lower is more conservative (default: 1.0)")
+    parser.add_argument("--top-k", type=int, default=None, help="sample among the k most likely (default: all)")
+    parser.add_argument("--top-p", type=float, default=None,
+                        help="sample within the smallest set of probability >= p (default: 1.0, all)")
+    parser.add_argument("--greedy", action="store_true", default=False,
+                        help="always take the most likely token (default: sample)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    parser.add_argument("--num-samples", type=int, default=1, help="independent samples (default: 1)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.set_defaults(run=run_generate)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    if args.length < 1 or args.num_samples < 1:
+        raise ConfigError("--length and --num-samples must be >= 1")
+    lm = lm_api.LanguageModel.load(args.checkpoint, device=args.device)
+    stream = lm.stream(args.prime, args.length, temperature=args.temperature, top_k=args.top_k,
+                       top_p=args.top_p, greedy=args.greedy, seed=args.seed, num_samples=args.num_samples)
+    if args.num_samples == 1:  # print each token as soon as it is chosen
+        sys.stdout.write(args.prime)
+        for (piece,) in stream:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        return 0
+    samples = [args.prime + text for text in lm_api.join_samples(stream)]
+    for i, text in enumerate(samples, 1):
+        sys.stdout.write(f"----- sample {i} -----\n{text}\n")
+    return 0
+
+
+def _add_score(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("score", help="perplexity and bits per character of a text",
+                                 description="Score a text file with a trained language model.")
+    parser.add_argument("checkpoint", help="checkpoint or run directory")
+    parser.add_argument("file", help="UTF-8 text file ('-' for standard input)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.set_defaults(run=evaluate)
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Print loss, perplexity and bits per character of ``args.file`` (``rnnkit score`` / ``evaluate``)."""
+    if not args.file:
+        raise ConfigError("give the text FILE to score")
+    lm = lm_api.LanguageModel.load(args.checkpoint, device=args.device)
+    result = lm.evaluate(lm_api.text_data.read_text_file(args.file))
+    print(f"{args.file}: perplexity {result['perplexity']:.3f}  bits/char {result['bits_per_char']:.4f}  "
+          f"loss {result['loss']:.4f} nats/{lm.level}  ({int(result['tokens'])} {lm.level} tokens scored)")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction, train: argparse._SubParsersAction) -> None:
+    _add_train(train)
+    _add_generate(commands)
+    _add_score(commands)

@@ -1,0 +1,293 @@
+"""Tagging and classification commands: ``rnnkit train tagger``, ``rnnkit tag``, ``rnnkit train classifier``,
+``rnnkit classify``, and ``rnnkit evaluate`` for tagger and classifier checkpoints.
+
+Examples:
+    rnnkit train tagger --train en_ewt-ud-train.conllu --dev en_ewt-ud-dev.conllu --out runs/pos
+    rnnkit tag runs/pos sentences.txt                   # one sentence a line → token/TAG pairs
+    rnnkit tag runs/pos test.conllu > tagged.conllu     # CoNLL-U in, CoNLL-U out (UPOS filled)
+    rnnkit train tagger --train train.txt --dev valid.txt --format conll --column ner --head crf --out runs/ner
+    rnnkit evaluate runs/ner test.txt --plot confusion.png
+    rnnkit train classifier --train stsa.binary.train --dev stsa.binary.dev --out runs/sst
+    echo "a gorgeous , witty film" | rnnkit classify runs/sst
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import logging
+import sys
+from collections import deque
+
+from rnnkit.data.labelled_text import FORMATS as TEXT_FORMATS
+from rnnkit.data.labelled_text import TOKENIZERS, read_labelled
+from rnnkit.data.tagged_sentence import FORMATS as TAG_FORMATS
+from rnnkit.engine.config import TrainConfig, add_train_arguments, read_json_file, train_config_from_args
+from rnnkit.errors import ConfigError
+from rnnkit.metrics.confusion import scores_table
+from rnnkit.tasks.classification import Classifier
+from rnnkit.tasks.tagging import DEFAULT_COLUMNS, Tagger, read_tagged, resolve_format
+
+log = logging.getLogger("rnnkit.cli")
+
+# flag -> (constructor argument, type, help); defaults are read from the constructors' signatures.
+TAGGER_FLAGS = {
+    "cell": ("cell", str, "recurrent cell: lstm, gru (the lecture's), gru-cudnn (torch's fused form) or elman"),
+    "word-dim": ("word_dim", int, "word embedding size E"),
+    "char-dim": ("char_dim", int, "character embedding size; 0 switches the character Bi-RNN off"),
+    "char-hidden": ("char_hidden", int, "character Bi-RNN hidden size per direction"),
+    "hidden": ("hidden_size", int, "sentence Bi-RNN hidden size H per direction"),
+    "layers": ("num_layers", int, "stacked Bi-RNN layers L"),
+    "dropout": ("dropout", float, "dropout rate"),
+    "head": ("head", str, "output layer: softmax (per token) or crf (Viterbi over tag transitions)"),
+    "min-freq": ("min_freq", int, "words seen fewer times in training become <unk>"),
+    "word-dropout": ("word_dropout", float, "probability of replacing a training word by <unk>"),
+    "embeddings": ("embeddings", str, "pretrained word vectors, word2vec/GloVe text format, size --word-dim"),
+    "batch-size": ("batch_size", int, "sentences per batch"),
+}
+CLASSIFIER_FLAGS = {
+    "cell": ("cell", str, "recurrent cell: lstm, gru (the lecture's), gru-cudnn (torch's fused form) or elman"),
+    "embedding-dim": ("embedding_dim", int, "word embedding size E"),
+    "hidden": ("hidden_size", int, "Bi-RNN hidden size H per direction"),
+    "layers": ("num_layers", int, "stacked Bi-RNN layers L"),
+    "dropout": ("dropout", float, "dropout rate"),
+    "pooling": ("pooling", str, "read-out: final (the two final states, the lecture's), mean, max or attention"),
+    "min-freq": ("min_freq", int, "words seen fewer times in training become <unk>"),
+    "max-length": ("max_length", int, "keep only the first N tokens of each text"),
+    "embeddings": ("embeddings", str, "pretrained word vectors, word2vec/GloVe text format, size --embedding-dim"),
+    "batch-size": ("batch_size", int, "texts per batch"),
+    "tokenizer": ("tokenizer", str, f"how texts are split: {' or '.join(TOKENIZERS)} (words and punctuation)"),
+    "label-field": ("label_field", str, "the label's field in TSV/CSV/JSONL files"),
+    "text-field": ("text_field", str, "the text's field in TSV/CSV/JSONL files"),
+}
+
+
+def _add_flags(parser: argparse.ArgumentParser, flags: dict, cls: type) -> None:
+    defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
+    group = parser.add_argument_group("model")
+    for flag, (name, kind, text) in flags.items():
+        group.add_argument(f"--{flag}", dest=name, type=kind, default=None, help=f"{text} (default: {defaults[name]})")
+    group.add_argument("--lowercase", dest="lowercase", action=argparse.BooleanOptionalAction, default=None,
+                       help="look words up in lower case (default: no)")
+    parser.add_argument("--config", metavar="FILE", default=None,
+                        help="JSON file of model and training settings (flags given on the command line win)")
+    add_train_arguments(parser)
+
+
+def _settings(args: argparse.Namespace, flags: dict, cls: type) -> tuple[dict, TrainConfig]:
+    """Model settings and TrainConfig from --config (its keys split by owner), then the flags."""
+    names = set(inspect.signature(cls).parameters) - {"train_config", "out_dir"}
+    values = read_json_file(args.config) if args.config else {}
+    settings = {k: v for k, v in values.items() if k in names}
+    base = TrainConfig.from_dict({k: v for k, v in values.items() if k not in names}, args.config or "<config>")
+    for name in [n for n, _, _ in flags.values()] + ["lowercase"]:
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    return settings, train_config_from_args(args, base)
+
+
+def _model_error(err: ValueError) -> ConfigError:
+    return ConfigError(f"bad setting: {err}")
+
+
+# ----- tagger -----
+
+
+def _add_train_tagger(train: argparse._SubParsersAction) -> None:
+    parser = train.add_parser("tagger", help="train a Bi-RNN sequence tagger (POS, NER)",
+                              description="Train a word + character Bi-RNN tagger with a softmax or CRF head.")
+    data = parser.add_argument_group("data")
+    data.add_argument("--train", required=True, help="training file (CoNLL-U or CoNLL-2003 columns)")
+    data.add_argument("--dev", default=None, help="development file for early stopping (default: none)")
+    data.add_argument("--format", default="auto", choices=("auto", "conllu", "conll"),
+                      help="file format; auto: conllu for *.conllu files (default: auto)")
+    data.add_argument("--column", default=None,
+                      help="tag column: upos or xpos (CoNLL-U); ner, pos, chunk or a number (CoNLL) "
+                           "(default: upos / ner)")
+    parser.add_argument("--out", metavar="DIR", default="runs/tagger", help="run directory (default: runs/tagger)")
+    _add_flags(parser, TAGGER_FLAGS, Tagger)
+    parser.set_defaults(run=run_train_tagger)
+
+
+def _train_format(args: argparse.Namespace) -> str:
+    if args.format != "auto":
+        return args.format
+    if str(args.train).endswith(".conllu"):
+        return "conllu"
+    raise ConfigError(f"{args.train}: give --format conllu or --format conll (the file name does not say)")
+
+
+def run_train_tagger(args: argparse.Namespace) -> int:
+    fmt = _train_format(args)
+    column = args.column or DEFAULT_COLUMNS[fmt]
+    settings, config = _settings(args, TAGGER_FLAGS, Tagger)
+    train = list(read_tagged(args.train, fmt, column))
+    dev = None if args.dev is None else list(read_tagged(args.dev, fmt, column))
+    log.info("%s: %d sentences; dev: %s", args.train, len(train), "-" if dev is None else f"{len(dev)} sentences")
+    tagger = Tagger(**settings, train_config=config, out_dir=args.out, data_format=fmt, column=column)
+    try:
+        tagger.fit(train, dev)
+    except ValueError as err:
+        raise _model_error(err) from None
+    result = tagger.result_
+    best = "-" if result.best_metric is None else f"{result.best_metric:.4f}"
+    log.info("training stopped (%s) after %d steps; best dev %s %s; run saved in %s",
+             result.stopped_reason, result.steps, config.monitor if dev is None else tagger.headline_, best, args.out)
+    return 0
+
+
+def _add_tag(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("tag", help="tag sentences with a tagger checkpoint",
+                                 description="Tag raw text (one sentence a line, tokens separated by spaces; "
+                                             "printed as token/TAG) or CoNLL-U/CoNLL files (printed in the same "
+                                             "format with the tag column filled). Output is streamed.")
+    parser.add_argument("checkpoint", help="checkpoint or run directory")
+    parser.add_argument("file", nargs="?", default="-", help="input file ('-': standard input, default)")
+    parser.add_argument("--format", default="auto", choices=("auto", *TAG_FORMATS),
+                        help="input and output format; auto: conllu for *.conllu files, else text (default: auto)")
+    parser.add_argument("--column", default=None,
+                        help="the column to fill (default: the trained column if the format has it, else upos/ner)")
+    parser.add_argument("--chunk", type=int, default=64, help="sentences tagged together (default: 64)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    parser.set_defaults(run=run_tag)
+
+
+def _column_for(tagger: Tagger, fmt: str, given: str | None) -> str | None:
+    if given or fmt == "text":
+        return given
+    return tagger.column if tagger.data_format == fmt else DEFAULT_COLUMNS[fmt]
+
+
+def run_tag(args: argparse.Namespace) -> int:
+    tagger = Tagger.load(args.checkpoint, device=args.device)
+    fmt = resolve_format(args.file, args.format)
+    sentences = read_tagged(args.file, fmt, _column_for(tagger, fmt, args.column), labelled=False)
+    ending = "\n" if fmt == "text" else "\n\n"
+    waiting: deque = deque()  # sentences read but not yet written, in order
+
+    def tokens():
+        for sentence in sentences:
+            waiting.append(sentence)
+            yield sentence.tokens
+
+    for tags in tagger.predict_stream(tokens(), chunk=args.chunk):
+        sys.stdout.write(waiting.popleft().render(tags) + ending)
+        if not waiting:  # the end of a chunk: let a pipe see it now
+            sys.stdout.flush()
+    return 0
+
+
+# ----- classifier -----
+
+
+def _add_train_classifier(train: argparse._SubParsersAction) -> None:
+    parser = train.add_parser("classifier", help="train a Bi-RNN sequence classifier (sentiment)",
+                              description="Train a Bi-RNN text classifier; read-out: final states or pooling.")
+    data = parser.add_argument_group("data")
+    data.add_argument("--train", required=True, help="training file: 'label sentence' lines, TSV, CSV or JSONL")
+    data.add_argument("--dev", default=None, help="development file for early stopping (default: none)")
+    data.add_argument("--format", default="auto", choices=[f for f in TEXT_FORMATS if f != "text"],
+                      help="file format; auto: by suffix (.jsonl, .tsv, .csv), else 'label sentence' (default: auto)")
+    parser.add_argument("--out", metavar="DIR", default="runs/classifier",
+                        help="run directory (default: runs/classifier)")
+    _add_flags(parser, CLASSIFIER_FLAGS, Classifier)
+    parser.set_defaults(run=run_train_classifier)
+
+
+def _read_examples(path: str, classifier: Classifier, fmt: str):
+    return read_labelled(path, fmt, classifier.label_field, classifier.text_field, classifier.tokenizer)
+
+
+def run_train_classifier(args: argparse.Namespace) -> int:
+    settings, config = _settings(args, CLASSIFIER_FLAGS, Classifier)
+    classifier = Classifier(**settings, train_config=config, out_dir=args.out, data_format=args.format)
+    try:
+        train = list(_read_examples(args.train, classifier, args.format))
+        dev = None if args.dev is None else list(_read_examples(args.dev, classifier, args.format))
+        log.info("%s: %d examples; dev: %s", args.train, len(train), "-" if dev is None else f"{len(dev)} examples")
+        classifier.fit(train, dev)
+    except ValueError as err:
+        raise _model_error(err) from None
+    result = classifier.result_
+    best = "-" if result.best_metric is None else f"{result.best_metric:.4f}"
+    log.info("training stopped (%s) after %d steps; best dev %s %s; run saved in %s",
+             result.stopped_reason, result.steps, "accuracy" if dev else config.monitor, best, args.out)
+    return 0
+
+
+def _add_classify(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("classify", help="classify texts with a classifier checkpoint",
+                                 description="Print 'LABEL<TAB>PROBABILITY' for every input text, streamed.")
+    parser.add_argument("checkpoint", help="checkpoint or run directory")
+    parser.add_argument("file", nargs="?", default="-", help="input file ('-': standard input, default)")
+    parser.add_argument("--format", default="text", choices=TEXT_FORMATS,
+                        help="input format: text (one text a line) or a labelled format whose labels are "
+                             "ignored (default: text)")
+    parser.add_argument("--chunk", type=int, default=64, help="texts classified together (default: 64)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    parser.set_defaults(run=run_classify)
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    classifier = Classifier.load(args.checkpoint, device=args.device)
+    texts = (example.tokens for example in _read_examples(args.file, classifier, args.format))
+    for label, probability in classifier.predict_stream(texts, chunk=args.chunk):
+        sys.stdout.write(f"{label}\t{probability:.4f}\n")
+    sys.stdout.flush()
+    return 0
+
+
+# ----- evaluation -----
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """``rnnkit evaluate CHECKPOINT FILE [--format F] [--plot PNG]`` for a tagger or a classifier."""
+    from rnnkit.engine.checkpoint import read_task
+
+    if not args.file:
+        raise ConfigError("give the labelled FILE to evaluate on")
+    if read_task(args.checkpoint) == "tagger":
+        return _evaluate_tagger(args)
+    return _evaluate_classifier(args)
+
+
+def _evaluate_tagger(args: argparse.Namespace) -> int:
+    tagger = Tagger.load(args.checkpoint, device=args.device)
+    fmt = args.format or tagger.data_format
+    report = tagger.evaluate(read_tagged(args.file, fmt, _column_for(tagger, fmt, None)))
+    print(f"{args.file}: {report.sentences} sentences, {report.tokens} tokens")
+    print(f"token accuracy {100 * report.accuracy:.2f}")
+    if report.spans is not None:
+        s = report.spans
+        print(f"spans: precision {100 * s.precision:.2f}  recall {100 * s.recall:.2f}  F1 {100 * s.f1:.2f}")
+        print(scores_table(s.per_type))
+    print("per tag (tokens):")
+    print(scores_table(report.confusion.scores()))
+    print("confusion matrix (rows gold, columns predicted):")
+    print(report.confusion.to_text())
+    if args.plot:
+        report.confusion.plot(args.plot, title=f"{args.file}: tag confusion")
+        log.info("confusion matrix written to %s", args.plot)
+    return 0
+
+
+def _evaluate_classifier(args: argparse.Namespace) -> int:
+    classifier = Classifier.load(args.checkpoint, device=args.device)
+    fmt = args.format or classifier.data_format or "auto"
+    report = classifier.evaluate(_read_examples(args.file, classifier, fmt))
+    print(f"{args.file}: {report.examples} examples")
+    print(f"accuracy {100 * report.accuracy:.2f}  macro-F1 {100 * report.macro_f1:.2f}")
+    print(scores_table(report.confusion.scores()))
+    print("confusion matrix (rows gold, columns predicted):")
+    print(report.confusion.to_text())
+    if args.plot:
+        report.confusion.plot(args.plot, title=f"{args.file}: confusion")
+        log.info("confusion matrix written to %s", args.plot)
+    return 0
+
+
+def register(commands: argparse._SubParsersAction, train: argparse._SubParsersAction) -> None:
+    _add_train_tagger(train)
+    _add_tag(commands)
+    _add_train_classifier(train)
+    _add_classify(commands)

@@ -1,0 +1,136 @@
+"""A recurrent language model: embedding → multi-layer RNN → dropout → linear layer to next-token logits.
+
+For a token sequence x^{(1)} … x^{(T)} the model predicts, at every step t, a distribution over the next
+token (lecture, "Language models"):
+
+    e^{(t)} = E x^{(t)}                               (embedding lookup, E ∈ R^{V×E})
+    h^{(t)} = RNN(e^{(t)}, h^{(t−1)})                 (Elman, GRU or LSTM, L layers; rnnkit.layers.Recurrent)
+    ŷ^{(t)} = softmax(W_hy h^{(t)} + b_y)             (W_hy ∈ R^{V×H})
+
+The model returns the logits W_hy h^{(t)} + b_y; the softmax and the loss live in the task.
+
+Weight tying (Press & Wolf 2016, "Using the output embedding to improve language models"; Inan et al.
+2016) shares one matrix between the input embedding and W_hy, which needs E = H.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnkit.layers import Recurrent
+
+State = Any  # h_n (L, B, H), or the pair (h_n, c_n) for the LSTM, as rnnkit.layers.Recurrent returns it
+
+
+class RNNLanguageModel(nn.Module):
+    """Next-token logits from an embedding, a recurrent layer and a linear output layer.
+
+    Args:
+        vocab_size: V, the number of token types (specials included).
+        embedding_size: E, the size of the token embeddings (default 64).
+        hidden_size: H, the size of the recurrent state (default 256).
+        num_layers: L, stacked recurrent layers (default 2).
+        cell: "elman", "gru" or "lstm" (default "lstm").
+        variant: GRU variant, "lecture" or "cudnn" (default "lecture"; ignored by other cells).
+        dropout: dropout on the embeddings, between recurrent layers and before the output layer
+            (default 0.0).
+        tie_weights: share the embedding matrix with the output layer W_hy; needs E = H (default False).
+        backend: the recurrent layer's backend (default "auto": the fastest exact path, e.g. torch's fused
+            LSTM).
+
+    Inputs:
+        ids: (B, T) LongTensor of token ids.
+        state: the recurrent state carried from the previous window, or None for zeros.
+
+    Outputs:
+        logits: (B, T, V) next-token logits.
+        state: h_n (L, B, H), or (h_n, c_n) for the LSTM.
+
+    Attributes:
+        embedding.weight: (V, E).
+        rnn: the :class:`~rnnkit.layers.Recurrent` layer.
+        output.weight: (V, H) — the same tensor as ``embedding.weight`` when tied; output.bias: (V,).
+
+    Example:
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> lm = RNNLanguageModel(vocab_size=10, embedding_size=8, hidden_size=8, num_layers=1, cell="gru")
+        >>> logits, h = lm(torch.randint(0, 10, (3, 5)))
+        >>> tuple(logits.shape), tuple(h.shape)
+        ((3, 5, 10), (1, 3, 8))
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_size: int = 64,
+        hidden_size: int = 256,
+        num_layers: int = 2,
+        cell: str = "lstm",
+        variant: str = "lecture",
+        dropout: float = 0.0,
+        tie_weights: bool = False,
+        backend: str = "auto",
+    ) -> None:
+        super().__init__()
+        for name, value in (("vocab_size", vocab_size), ("embedding_size", embedding_size),
+                            ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if tie_weights and embedding_size != hidden_size:
+            raise ValueError(
+                f"tie_weights needs embedding_size == hidden_size, got {embedding_size} and {hidden_size}"
+            )
+        self.vocab_size = vocab_size
+        self.embedding_size = embedding_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.cell = cell
+        self.variant = variant
+        self.dropout = dropout
+        self.tie_weights = tie_weights
+        self.backend = backend
+
+        self.embedding = nn.Embedding(vocab_size, embedding_size)
+        self.rnn = Recurrent(
+            cell=cell,
+            input_size=embedding_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout if num_layers > 1 else 0.0,
+            variant=variant,
+            backend=backend,
+        )
+        self.drop = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden_size, vocab_size)
+        if tie_weights:
+            self.output.weight = self.embedding.weight
+
+    def forward(self, ids: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        if ids.dim() != 2:
+            raise ValueError(f"ids must be (B, T), got shape {tuple(ids.shape)}")
+        x = self.drop(self.embedding(ids))  # (B, T, E)
+        h, state = self.rnn(x, state)  # (B, T, H)
+        return self.output(self.drop(h)), state  # (B, T, V)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "vocab_size": self.vocab_size,
+            "embedding_size": self.embedding_size,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "cell": self.cell,
+            "variant": self.variant,
+            "dropout": self.dropout,
+            "tie_weights": self.tie_weights,
+            "backend": self.backend,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RNNLanguageModel:
+        return cls(**config)

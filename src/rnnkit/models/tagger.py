@@ -1,0 +1,191 @@
+"""A bidirectional recurrent tagger: word embeddings + character-level Bi-RNN word vectors → Bi-RNN →
+per-token tag logits (one prediction per input, the lecture's "Labeling words in a sequence").
+
+The design of DD2418 assignment 4 and of Plank et al. (2016) / Lample et al. (2016): each word w_t is
+represented by its embedding and by the final states of a Bi-RNN read over its characters,
+
+    c_t = [→h_char^{(|w_t|)} ; ←h_char^{(1)}]            (2·H_c, characters of w_t; CharEncoder)
+    x_t = [E w_t ; c_t]                                  (E + 2·H_c)
+    h^{(t)} = [→h^{(t)} ; ←h^{(t)}]                       (2·H, a bidirectional Recurrent over x_1 … x_n)
+    s_t = W_hy h^{(t)} + b_y                             (K tag logits per token)
+
+so that words never seen in training still get a vector from their spelling. The head decides how tag
+scores combine: :class:`SoftmaxHead` (each token on its own) or :class:`~rnnkit.models.crf.CRF`
+(transition scores between neighbouring tags, Viterbi decoding). Characters are encoded once per distinct
+word of a batch (``chars`` holds the U unique words), then gathered back to the (B, T) positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnnkit.models.crf import CRF
+from rnnkit.models.parts import bidirectional_rnn, build_part, part_config
+
+
+class SoftmaxHead(nn.Module):
+    """Independent per-token tags: p(y_t | x) = softmax(s_t). No parameters; the loss is the tokens'
+    cross-entropy (in the task) and decoding is argmax_k s_{t,k}."""
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class NoChars(nn.Module):
+    """No character features: words are their embeddings only (for the with/without comparison)."""
+
+    output_size = 0
+
+    def get_config(self) -> dict:
+        return {}
+
+    def forward(self, chars: torch.Tensor, char_lengths: torch.Tensor) -> torch.Tensor:
+        return chars.new_zeros(chars.size(0), 0, dtype=torch.float)  # (U, 0)
+
+
+class CharEncoder(nn.Module):
+    """Word vectors from a Bi-RNN over characters: the final forward and backward states, concatenated.
+
+    Args:
+        num_chars: the size of the character vocabulary (id 0 is padding).
+        char_dim: the size of the character embeddings (default 30).
+        hidden_size: H_c per direction (default 50).
+        cell: a cell of ``rnnkit.models.parts.CELLS`` (default "lstm").
+
+    Inputs: chars (U, C) character ids of U words, right-padded; char_lengths (U,).
+    Outputs: (U, 2·H_c).
+    """
+
+    def __init__(self, num_chars: int, char_dim: int = 30, hidden_size: int = 50, cell: str = "lstm") -> None:
+        super().__init__()
+        for name, value in (("num_chars", num_chars), ("char_dim", char_dim), ("hidden_size", hidden_size)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        self.num_chars = num_chars
+        self.char_dim = char_dim
+        self.hidden_size = hidden_size
+        self.cell = cell
+        self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=0)
+        self.rnn = bidirectional_rnn(cell, char_dim, hidden_size, num_layers=1, dropout=0.0)
+        self.output_size = 2 * hidden_size
+
+    def get_config(self) -> dict:
+        return {"num_chars": self.num_chars, "char_dim": self.char_dim, "hidden_size": self.hidden_size,
+                "cell": self.cell}
+
+    def forward(self, chars: torch.Tensor, char_lengths: torch.Tensor) -> torch.Tensor:
+        _, state = self.rnn(self.embedding(chars), lengths=char_lengths)
+        h_n = state[0] if isinstance(state, tuple) else state  # (2, U, H_c): forward, backward
+        return torch.cat([h_n[0], h_n[1]], dim=1)  # (U, 2·H_c)
+
+
+HEADS: dict[str, type[nn.Module]] = {"softmax": SoftmaxHead, "crf": CRF}
+CHAR_ENCODERS: dict[str, type[nn.Module]] = {"char_rnn": CharEncoder, "none": NoChars}
+
+
+class BiRNNTagger(nn.Module):
+    """Per-token tag logits from word embeddings, character Bi-RNN word vectors and a Bi-RNN.
+
+    Args:
+        vocab_size: V, word types (id 0 padding).
+        num_tags: K.
+        word_dim: E, the word embedding size (default 100).
+        chars: a :class:`CharEncoder`, :class:`NoChars`, or its config dict (default: a CharEncoder over
+            100 characters).
+        hidden_size: H per direction of the sentence Bi-RNN (default 200).
+        num_layers: L (default 1).
+        cell: "lstm", "gru", "gru-cudnn" or "elman" (default "lstm").
+        dropout: on the word vectors x_t, between layers and on h^{(t)} (default 0.33).
+        head: :class:`SoftmaxHead`, :class:`~rnnkit.models.crf.CRF` or its config dict (default softmax).
+
+    Inputs:
+        words: (B, T) word ids; lengths: (B,) true lengths;
+        chars: (U, C) character ids of the batch's U distinct words; char_lengths: (U,);
+        char_index: (B, T) row of ``chars`` for each position.
+
+    Outputs:
+        logits: (B, T, K) tag scores (the CRF's emissions when the head is a CRF).
+
+    Attributes:
+        embedding.weight (V, E); chars (the character encoder); rnn (the Recurrent);
+        output.weight (K, 2·H), output.bias (K,); head.
+
+    Example:
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> m = BiRNNTagger(20, 5, word_dim=8, chars=CharEncoder(12, 4, 6), hidden_size=10, head=CRF(5))
+        >>> words, lengths = torch.tensor([[3, 4, 3], [5, 0, 0]]), torch.tensor([3, 1])
+        >>> chars, char_lengths = torch.tensor([[2, 3], [4, 0], [5, 6]]), torch.tensor([2, 1, 2])
+        >>> char_index = torch.tensor([[0, 1, 0], [2, 0, 0]])
+        >>> m(words, lengths, chars, char_lengths, char_index).shape
+        torch.Size([2, 3, 5])
+        >>> m.get_config()["head"]
+        {'name': 'crf', 'num_tags': 5}
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_tags: int,
+        word_dim: int = 100,
+        chars: nn.Module | Mapping[str, Any] | None = None,
+        hidden_size: int = 200,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        dropout: float = 0.33,
+        head: nn.Module | Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        for name, value in (("vocab_size", vocab_size), ("num_tags", num_tags), ("word_dim", word_dim),
+                            ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.vocab_size = vocab_size
+        self.num_tags = num_tags
+        self.word_dim = word_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.cell = cell
+        self.dropout = dropout
+        # ----- word and character representations -----
+        self.embedding = nn.Embedding(vocab_size, word_dim, padding_idx=0)
+        self.chars = build_part(CharEncoder(100) if chars is None else chars, CHAR_ENCODERS, "chars")
+        # ----- sentence Bi-RNN and per-token output layer -----
+        self.rnn = bidirectional_rnn(cell, word_dim + self.chars.output_size, hidden_size, num_layers, dropout)
+        self.output = nn.Linear(2 * hidden_size, num_tags)
+        # ----- head: how tag scores combine -----
+        self.head = build_part(SoftmaxHead() if head is None else head, HEADS, "head")
+        if isinstance(self.head, CRF) and self.head.num_tags != num_tags:
+            raise ValueError(f"head CRF has {self.head.num_tags} tags, the tagger {num_tags}")
+        self.drop = nn.Dropout(dropout)
+
+    def get_config(self) -> dict:
+        return {
+            "vocab_size": self.vocab_size, "num_tags": self.num_tags, "word_dim": self.word_dim,
+            "chars": part_config(self.chars, CHAR_ENCODERS), "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers, "cell": self.cell, "dropout": self.dropout,
+            "head": part_config(self.head, HEADS),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> BiRNNTagger:
+        return cls(**config)
+
+    def forward(
+        self,
+        words: torch.Tensor,
+        lengths: torch.Tensor,
+        chars: torch.Tensor,
+        char_lengths: torch.Tensor,
+        char_index: torch.Tensor,
+    ) -> torch.Tensor:
+        spelled = self.chars(chars, char_lengths)[char_index]  # (U, 2·H_c) → (B, T, 2·H_c)
+        x = self.drop(torch.cat([self.embedding(words), spelled], dim=2))  # (B, T, E + 2·H_c)
+        h, _ = self.rnn(x, lengths=lengths)  # (B, T, 2·H)
+        return self.output(self.drop(h))  # (B, T, K)

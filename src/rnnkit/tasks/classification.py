@@ -1,0 +1,299 @@
+"""``Classifier``: a whole-sequence classifier (sentiment and the like) with the scikit-learn conventions,
+and the engine's :class:`~rnnkit.engine.TrainingTask` for it.
+
+Loss: the cross-entropy −log softmax(s)_y of each sequence's class logits s (mean over the batch).
+
+    >>> clf = Classifier(embedding_dim=16, hidden_size=16,
+    ...                  train_config=TrainConfig(epochs=2, progress="off", device="cpu"))
+    >>> data = [(["a", "fine", "film"], "pos"), (["dull"], "neg")]
+    >>> clf.fit(data).predict([["fine"]])  # doctest: +SKIP
+    ['pos']
+
+``fit`` builds ``vocab_``, ``classes_`` and ``model_`` (a :class:`~rnnkit.models.classifier.BiRNNClassifier`);
+``predict`` returns labels, ``predict_proba`` label probabilities, ``score`` the accuracy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnkit.data.batching import Batches, length_buckets, pad
+from rnnkit.data.embeddings import read_vectors
+from rnnkit.data.labelled_text import LabelledText
+from rnnkit.data.vocab import PAD, UNK, Vocab
+from rnnkit.engine import StepResult, TrainConfig, Trainer, load_model, resolve_device, save_model
+from rnnkit.errors import CheckpointError, DataError
+from rnnkit.metrics.confusion import ConfusionMatrix
+from rnnkit.models.classifier import POOLINGS, AttentionPool, BiRNNClassifier
+
+TASK = "classifier"
+_SETTINGS = ("cell", "embedding_dim", "hidden_size", "num_layers", "dropout", "pooling", "min_freq",
+             "lowercase", "max_length", "batch_size", "data_format", "tokenizer", "label_field", "text_field")
+
+
+def as_examples(data: Iterable[LabelledText | tuple[Sequence[str], str]]) -> list[LabelledText]:
+    """Labelled examples from readers' examples or ``(tokens, label)`` pairs; DataError for empty ones."""
+    out = []
+    for i, item in enumerate(data):
+        example = item if isinstance(item, LabelledText) else LabelledText(list(item[0]), str(item[1]))
+        if not example.tokens:
+            raise DataError(example.path, f"example {i + 1} is empty", line=example.line)
+        if example.label is None:
+            raise DataError(example.path, f"example {i + 1} has no label", line=example.line)
+        out.append(example)
+    return out
+
+
+@dataclasses.dataclass
+class ClassificationBatch:
+    ids: torch.Tensor  # (B, T)
+    lengths: torch.Tensor  # (B,)
+    labels: torch.Tensor | None  # (B,)
+
+
+class ClassificationTask:
+    """What the engine trains a classifier on: length-bucketed batches, cross-entropy, dev accuracy/macro-F1.
+
+    Args:
+        train: (token id lists, label ids); dev: the same, or None.
+        batch_size: sequences per batch; seed: for the batch order.
+        classes: the label names (for macro-F1).
+    """
+
+    def __init__(self, train, dev, batch_size: int, seed: int, classes: Sequence[str]) -> None:
+        self.ids, self.labels = train
+        self.dev = dev
+        self.batch_size = batch_size
+        self.seed = seed
+        self.classes = list(classes)
+        self._eval: list[ClassificationBatch] | None = None
+
+    def train_batches(self, epoch: int) -> Batches:
+        groups = length_buckets([len(s) for s in self.ids], self.batch_size, self.seed, epoch)
+        return Batches(groups, lambda g: make_batch([self.ids[i] for i in g], [self.labels[i] for i in g]))
+
+    def eval_batches(self) -> list[ClassificationBatch]:
+        if self.dev is None:
+            return []
+        if self._eval is None:
+            ids, labels = self.dev
+            groups = length_buckets([len(s) for s in ids], self.batch_size, 0, 0, shuffle=False)
+            self._eval = [make_batch([ids[i] for i in g], [labels[i] for i in g]) for g in groups]
+        return self._eval
+
+    def loss(self, model: nn.Module, batch: ClassificationBatch, state: Any, step: int) -> StepResult:
+        logits = model(batch.ids, batch.lengths)  # (B, C)
+        right = (logits.argmax(1) == batch.labels).float().mean()
+        return StepResult(F.cross_entropy(logits, batch.labels), len(batch.labels), None, {"accuracy": float(right)})
+
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        if self.dev is None:
+            return {}
+        predicted = [p for batch in self.eval_batches() for p in _logits(model, batch).argmax(1).tolist()]
+        gold = [g for batch in self.eval_batches() for g in batch.labels.tolist()]
+        matrix = ConfusionMatrix([self.classes[g] for g in gold], [self.classes[p] for p in predicted], self.classes)
+        return {"accuracy": matrix.accuracy, "macro_f1": matrix.macro_f1}
+
+
+def make_batch(ids: Sequence[Sequence[int]], labels: Sequence[int] | None) -> ClassificationBatch:
+    padded, lengths = pad(ids)
+    return ClassificationBatch(padded, lengths, None if labels is None else torch.tensor(labels))
+
+
+def _logits(model: nn.Module, batch: ClassificationBatch) -> torch.Tensor:
+    """Class logits of a batch on the model's device, under eval mode and no_grad (the mode is restored)."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = model(batch.ids.to(device), batch.lengths.to(device)).cpu()
+    model.train(was_training)
+    return logits
+
+
+@dataclasses.dataclass
+class ClassificationReport:
+    """Everything ``rnnkit evaluate`` prints for a classifier."""
+
+    accuracy: float
+    macro_f1: float
+    confusion: ConfusionMatrix
+    examples: int
+
+
+class Classifier:
+    """A bidirectional RNN sequence classifier (see :mod:`rnnkit.models.classifier`), trained by the engine.
+
+    Args:
+        cell: "lstm", "gru", "gru-cudnn" or "elman" (default "lstm").
+        embedding_dim, hidden_size, num_layers, dropout: the model's sizes (defaults 100, 150, 1, 0.5).
+        pooling: "final" (the two final states, the lecture's read-out), "mean", "max" or "attention".
+        min_freq: words seen fewer times in training become <unk> (default 1).
+        lowercase: lower-case texts before look-up (default False).
+        max_length: keep only the first N tokens of each text (default None: all).
+        embeddings: a word2vec/GloVe text file of pretrained vectors of size embedding_dim (default None).
+        batch_size: sequences per batch (default 32).
+        train_config: the engine's TrainConfig; a "loss" monitor becomes dev accuracy (maximised).
+        out_dir: run directory (default: a temporary directory).
+        data_format, tokenizer, label_field, text_field: how the files were read, remembered for
+            ``rnnkit classify`` (defaults None, "split", "label", "text").
+    """
+
+    def __init__(
+        self, cell: str = "lstm", embedding_dim: int = 100, hidden_size: int = 150, num_layers: int = 1,
+        dropout: float = 0.5, pooling: str = "final", min_freq: int = 1, lowercase: bool = False,
+        max_length: int | None = None, embeddings: str | None = None, batch_size: int = 32,
+        train_config: TrainConfig | None = None, out_dir: str | None = None, data_format: str | None = None,
+        tokenizer: str = "split", label_field: str = "label", text_field: str = "text",
+    ) -> None:
+        self.cell = cell
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.pooling = pooling
+        self.min_freq = min_freq
+        self.lowercase = lowercase
+        self.max_length = max_length
+        self.embeddings = embeddings
+        self.batch_size = batch_size
+        self.train_config = train_config
+        self.out_dir = out_dir
+        self.data_format = data_format
+        self.tokenizer = tokenizer
+        self.label_field = label_field
+        self.text_field = text_field
+
+    def _tokens(self, tokens: Sequence[str]) -> list[str]:
+        tokens = [t.lower() for t in tokens] if self.lowercase else list(tokens)
+        return tokens[: self.max_length] if self.max_length else tokens
+
+    def _build_model(self) -> BiRNNClassifier:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {sorted(POOLINGS)}, got {self.pooling!r}")
+        pooling = AttentionPool(2 * self.hidden_size) if self.pooling == "attention" else POOLINGS[self.pooling]()
+        return BiRNNClassifier(len(self.vocab_), len(self.classes_), self.embedding_dim, self.hidden_size,
+                               self.num_layers, self.cell, self.dropout, pooling)
+
+    def fit(self, train: Iterable, dev: Iterable | None = None) -> Classifier:
+        """Build ``vocab_``, ``classes_`` and ``model_`` from ``train`` and train (early stopping on ``dev``).
+
+        ``train`` and ``dev`` hold :class:`~rnnkit.data.labelled_text.LabelledText` or ``(tokens, label)``.
+        """
+        train_set = as_examples(train)
+        dev_set = None if dev is None else as_examples(dev)
+        if not train_set:
+            raise DataError(None, "no training examples")
+        config = self.train_config or TrainConfig()
+        torch.manual_seed(config.seed)
+        texts = [self._tokens(e.tokens) for e in train_set]
+        self.vocab_ = Vocab.build(texts, tokenize=list, specials=(PAD, UNK), min_freq=self.min_freq)
+        self.classes_ = Vocab(sorted({e.label for e in train_set}), unk=None)
+        self.model_ = self._build_model()
+        if self.embeddings:
+            vectors, found = read_vectors(self.embeddings, self.vocab_, self.embedding_dim)
+            with torch.no_grad():
+                self.model_.embedding.weight[found] = vectors[found]
+        dev_data = None
+        if dev_set is not None:
+            dev_data = ([self.vocab_.encode(self._tokens(e.tokens)) for e in dev_set], self._label_ids(dev_set))
+            if config.monitor == "loss":
+                config = dataclasses.replace(config, monitor="accuracy", monitor_mode="max")
+        task = ClassificationTask(([self.vocab_.encode(t) for t in texts], self._label_ids(train_set)), dev_data,
+                                  self.batch_size, config.seed, self.classes_.symbols)
+        with tempfile.TemporaryDirectory(prefix="rnnkit-classifier-") as scratch:
+            self.result_ = Trainer(self.model_, task, config, self.out_dir or scratch, self._meta()).fit()
+        return self
+
+    def _label_ids(self, examples: Sequence[LabelledText]) -> list[int]:
+        """Label ids; a label never seen in training is a DataError naming its file and line."""
+        for e in examples:
+            if e.label not in self.classes_:
+                raise DataError(e.path, f"label {e.label!r} was never seen in training (the model knows "
+                                f"{', '.join(self.classes_.symbols)})", line=e.line)
+        return [self.classes_.index[e.label] for e in examples]
+
+    def _meta(self) -> dict[str, Any]:
+        return {"task": TASK, "model_class": "BiRNNClassifier", "model_config": self.model_.get_config(),
+                "vocabularies": {"words": self.vocab_.to_json(), "classes": self.classes_.to_json()},
+                "settings": {name: getattr(self, name) for name in _SETTINGS}}
+
+    # ----- prediction and scores -----
+
+    def _fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("this Classifier is not fitted yet: call fit() or Classifier.load() first")
+
+    def predict_proba(self, texts: Iterable[Sequence[str]]) -> torch.Tensor:
+        """(N, C) class probabilities softmax(s) of each text (a list of tokens), in ``classes_`` order."""
+        self._fitted()
+        ids = [self.vocab_.encode(self._tokens(t)) for t in texts]
+        for i, row in enumerate(ids):
+            if not row:
+                raise DataError(None, f"text {i + 1} is empty")
+        out = torch.zeros(len(ids), len(self.classes_))
+        groups = length_buckets([len(r) for r in ids], max(64, self.batch_size), 0, 0, shuffle=False)
+        for group in groups:
+            out[group] = torch.softmax(_logits(self.model_, make_batch([ids[i] for i in group], None)), dim=1)
+        return out
+
+    def predict(self, texts: Iterable[Sequence[str]]) -> list[str]:
+        """The predicted label of each text."""
+        return self.classes_.decode(self.predict_proba(texts).argmax(1).tolist())
+
+    def predict_stream(self, texts: Iterable[Sequence[str]], chunk: int = 256) -> Iterator[tuple[str, float]]:
+        """(label, probability) per text, lazily, ``chunk`` texts at a time."""
+        iterator = iter(texts)
+        while block := list(islice(iterator, chunk)):
+            probabilities, best = self.predict_proba(block).max(1)
+            yield from zip(self.classes_.decode(best.tolist()), probabilities.tolist(), strict=True)
+
+    def evaluate(self, data: Iterable) -> ClassificationReport:
+        """Accuracy, macro-F1 and the confusion matrix (per-class P/R/F1) on labelled data."""
+        self._fitted()
+        examples = as_examples(data)
+        gold = self.classes_.decode(self._label_ids(examples))
+        matrix = ConfusionMatrix(gold, self.predict([e.tokens for e in examples]), self.classes_.symbols)
+        return ClassificationReport(matrix.accuracy, matrix.macro_f1, matrix, len(examples))
+
+    def score(self, data: Iterable) -> float:
+        """Accuracy on labelled data."""
+        return self.evaluate(data).accuracy
+
+    # ----- checkpoints -----
+
+    def save(self, path: str | Path) -> None:
+        """Write a checkpoint directory (weights in safetensors, vocabularies and settings in JSON)."""
+        self._fitted()
+        save_model(path, self.model_, self._meta())
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> Classifier:
+        """A fitted Classifier from a checkpoint or run directory (``best/`` preferred)."""
+
+        def build(meta: dict[str, Any]) -> BiRNNClassifier:
+            if meta["model_class"] != "BiRNNClassifier":
+                raise CheckpointError(f"{path}: model class {meta['model_class']!r}, expected 'BiRNNClassifier'")
+            try:
+                return BiRNNClassifier.from_config(meta["model_config"])
+            except (TypeError, ValueError) as err:
+                raise CheckpointError(f"{path}: bad classifier config: {err}") from None
+
+        model, meta = load_model(path, build, resolve_device(device), task=TASK)
+        try:
+            classifier = cls(**{k: v for k, v in meta.get("settings", {}).items() if k in _SETTINGS})
+            classifier.vocab_ = Vocab.from_json(meta["vocabularies"]["words"])
+            classifier.classes_ = Vocab.from_json(meta["vocabularies"]["classes"])
+        except (KeyError, TypeError) as err:
+            raise CheckpointError(f"{path}: malformed classifier settings or vocabularies: {err}") from None
+        classifier.model_ = model
+        return classifier

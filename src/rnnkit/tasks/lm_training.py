@@ -1,0 +1,110 @@
+"""The training task the engine runs for a language model: stream batches, carried state, next-token loss.
+
+Every batch is a window of B parallel token streams (:class:`~rnnkit.data.streams.TokenStreams`); the
+recurrent state at the end of window i is the start state of window i+1 (the engine detaches it between
+steps: truncated BPTT). The loss is the mean next-token cross-entropy in nats,
+
+    loss = −(1 / (B·T)) Σ_{b,t} log softmax(s_b^{(t)})_{y_b^{(t)}},
+
+with teacher forcing, or, when a :class:`~rnnkit.tasks.scheduled_sampling.SamplingSchedule` is given,
+with scheduled sampling during training (validation always feeds the gold text).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from rnnkit.data.streams import TokenStreams
+from rnnkit.engine.task import StepResult
+from rnnkit.tasks.scheduled_sampling import SamplingSchedule, unroll
+
+
+def _to(state: Any, device: torch.device) -> Any:
+    if state is None or isinstance(state, torch.Tensor):
+        return None if state is None else state.to(device)
+    return tuple(s.to(device) for s in state)
+
+
+class LMTraining:
+    """A :class:`rnnkit.engine.TrainingTask` for next-token prediction over token streams.
+
+    Args:
+        train_ids: (N,) LongTensor, the training stream.
+        valid_ids: (M,) LongTensor, the validation stream, or None.
+        batch_size: B, parallel streams.
+        bptt: T, window length (truncation of BPTT).
+        schedule: scheduled sampling, or None for teacher forcing.
+    """
+
+    def __init__(
+        self,
+        train_ids: torch.Tensor,
+        valid_ids: torch.Tensor | None,
+        batch_size: int,
+        bptt: int,
+        schedule: SamplingSchedule | None = None,
+    ) -> None:
+        self.train = TokenStreams(train_ids, batch_size, bptt)
+        self.valid = None if valid_ids is None else streams_for(valid_ids, batch_size, bptt)
+        self.schedule = schedule
+
+    def train_batches(self, epoch: int) -> TokenStreams:
+        # The streams are one continuous text: their order is the text's, the same every epoch.
+        return self.train
+
+    def eval_batches(self) -> TokenStreams | list:
+        return [] if self.valid is None else self.valid
+
+    def loss(self, model: torch.nn.Module, batch: Any, state: Any, step: int) -> StepResult:
+        inputs, targets = batch  # (B, T), (B, T)
+        probability = self.schedule.sample_probability(step) if self.schedule and model.training else 0.0
+        logits, state = forward_window(model, inputs, state, probability)  # (B, T, V)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.to(logits.device).reshape(-1))
+        metrics = {"sample_probability": probability} if self.schedule else {}
+        return StepResult(loss, targets.numel(), state, metrics)
+
+    def evaluate(self, model: torch.nn.Module) -> dict[str, float]:
+        return {}
+
+
+def streams_for(ids: torch.Tensor, batch_size: int, bptt: int) -> TokenStreams:
+    """Token streams for evaluation: at most ``batch_size`` streams, fewer for a short text."""
+    return TokenStreams(ids, max(1, min(batch_size, (ids.numel() - 1) // max(bptt, 1))), bptt)
+
+
+def forward_window(
+    model: torch.nn.Module, inputs: torch.Tensor, state: Any, probability: float = 0.0
+) -> tuple[torch.Tensor, Any]:
+    """The model's logits (B, T, V) over one window, with scheduled sampling when probability > 0."""
+    device = next(model.parameters()).device
+    inputs, state = inputs.to(device), _to(state, device)
+    if probability <= 0.0:
+        return model(inputs, state)  # one call: the fused recurrent kernel runs the whole window
+
+    def step(ids: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        logits, state = model(ids[:, None], state)  # (B, 1, V)
+        return logits[:, 0], state
+
+    return unroll(step, inputs, probability, state)
+
+
+def stream_loss(model: torch.nn.Module, streams: TokenStreams) -> float:
+    """Mean next-token cross-entropy (nats) over all windows of ``streams``, state carried, no gradients."""
+    was_training = model.training
+    model.eval()
+    total, state = 0.0, None
+    with torch.no_grad():
+        for inputs, targets in streams:
+            logits, state = forward_window(model, inputs, state)
+            total += F.cross_entropy(
+                logits.reshape(-1, logits.size(-1)), targets.to(logits.device).reshape(-1), reduction="sum"
+            ).item()
+    model.train(was_training)
+    loss = total / streams.num_tokens
+    if not math.isfinite(loss):
+        raise FloatingPointError("the model's loss on this text is not finite")
+    return loss

@@ -1,0 +1,284 @@
+"""``Tagger``: a sequence labeller (POS tags, named entities) with the scikit-learn conventions.
+
+    >>> tagger = Tagger(word_dim=16, char_dim=8, char_hidden=8, hidden_size=16,
+    ...                 train_config=TrainConfig(epochs=2, progress="off", device="cpu"))
+    >>> data = [(["the", "dog", "runs"], ["DET", "NOUN", "VERB"]), (["a", "cat"], ["DET", "NOUN"])]
+    >>> tagger.fit(data).predict([["the", "cat", "runs"]])  # doctest: +SKIP
+    [['DET', 'NOUN', 'VERB']]
+
+The constructor only stores settings; ``fit`` builds ``encoder_`` (vocabularies), ``model_`` (a
+:class:`~rnnkit.models.tagger.BiRNNTagger`) and trains it with the engine; ``predict`` returns tag
+strings; ``score`` the headline metric (span F1 for entity tags, token accuracy otherwise); ``save`` and
+``load`` go through the engine's checkpoints (safetensors + JSON).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnkit.data.conll_reader import read_conll
+from rnnkit.data.conllu_reader import read_conllu
+from rnnkit.data.embeddings import read_vectors
+from rnnkit.data.tag_schemes import detect
+from rnnkit.data.tagged_sentence import FORMATS, TaggedSentence, read_plain
+from rnnkit.engine import TrainConfig, Trainer, load_model, resolve_device, save_model
+from rnnkit.errors import CheckpointError, DataError
+from rnnkit.metrics.confusion import ConfusionMatrix
+from rnnkit.metrics.tagging import SpanScores, span_scores, tag_confusion
+from rnnkit.models.crf import CRF
+from rnnkit.models.tagger import BiRNNTagger, CharEncoder, NoChars, SoftmaxHead
+from rnnkit.tasks.tagging_batches import TaggingEncoder
+from rnnkit.tasks.tagging_training import TaggingTask, predict_ids
+
+logger = logging.getLogger(__name__)
+
+TASK = "tagger"
+HEADS = {"softmax": SoftmaxHead, "crf": CRF}
+# Tagger settings stored in the checkpoint (everything a prediction needs besides the model).
+_SETTINGS = ("cell", "word_dim", "char_dim", "char_hidden", "hidden_size", "num_layers", "dropout", "head",
+             "min_freq", "lowercase", "word_dropout", "batch_size", "data_format", "column")
+
+
+DEFAULT_COLUMNS = {"conllu": "upos", "conll": "ner"}
+
+
+def resolve_format(path: str | Path, fmt: str | None) -> str:
+    """``conllu`` for a ``.conllu`` file, else ``fmt`` if given, else ``text``."""
+    if fmt in (None, "auto"):
+        return "conllu" if str(path).endswith(".conllu") else "text"
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS} or auto, got {fmt!r}")
+    return fmt
+
+
+def read_tagged(
+    path: str | Path, fmt: str | None = None, column: str | None = None, labelled: bool = True
+) -> Iterator[TaggedSentence]:
+    """The sentences of a CoNLL-U, CoNLL-2003 or (unlabelled only) plain-text file, read lazily.
+
+    ``column`` defaults to ``upos`` (CoNLL-U) or ``ner`` (CoNLL).
+    """
+    fmt = resolve_format(path, fmt)
+    if fmt == "text":
+        if labelled:
+            raise DataError(str(path), "plain text has no gold tags; give --format conllu or conll")
+        return read_plain(path)
+    column = column or DEFAULT_COLUMNS[fmt]
+    if fmt == "conllu":
+        return read_conllu(path, column, labelled)
+    return read_conll(path, column, labelled)
+
+
+def as_sentences(data: Iterable[TaggedSentence | tuple[Sequence[str], Sequence[str]]]) -> list[TaggedSentence]:
+    """Tagged sentences from readers' sentences or ``(tokens, tags)`` pairs; DataError for empty ones."""
+    out = []
+    for i, item in enumerate(data):
+        sentence = item if isinstance(item, TaggedSentence) else TaggedSentence(list(item[0]), list(item[1]))
+        if not sentence.tokens:
+            raise DataError(sentence.path, f"sentence {i + 1} is empty", line=sentence.line)
+        if sentence.tags is None or len(sentence.tags) != len(sentence.tokens):
+            raise DataError(sentence.path, f"sentence {i + 1} has no tag for every token", line=sentence.line)
+        out.append(sentence)
+    return out
+
+
+@dataclasses.dataclass
+class TaggingReport:
+    """Everything ``rnnkit evaluate`` prints for a tagger."""
+
+    accuracy: float
+    confusion: ConfusionMatrix  # per-tag P/R/F1 via confusion.scores()
+    spans: SpanScores | None  # entity tags only
+    sentences: int
+    tokens: int
+
+
+class Tagger:
+    """A bidirectional RNN tagger (see :mod:`rnnkit.models.tagger`), trained by the engine.
+
+    Args:
+        cell: "lstm", "gru", "gru-cudnn" or "elman" (default "lstm").
+        word_dim: word embedding size (default 100).
+        char_dim: character embedding size; 0 for no character Bi-RNN (default 30).
+        char_hidden: the character Bi-RNN's hidden size per direction (default 50).
+        hidden_size: the sentence Bi-RNN's hidden size per direction (default 200).
+        num_layers: sentence Bi-RNN layers (default 1).
+        dropout: dropout rate (default 0.33).
+        head: "softmax" or "crf" (default "softmax").
+        min_freq: words seen fewer times in training become <unk> (default 1).
+        lowercase: look words up in lower case; characters keep case (default False).
+        word_dropout: probability of replacing a training word by <unk> (default 0.05).
+        embeddings: a word2vec/GloVe text file of pretrained vectors of size word_dim (default None).
+        batch_size: sentences per batch (default 32).
+        train_config: the engine's TrainConfig (default: TrainConfig()); a "loss" monitor is replaced by
+            the headline dev metric (accuracy or span F1, maximised) when dev data is given.
+        out_dir: run directory for checkpoints and logs (default: a temporary directory).
+        data_format, column: the input format and tag column, remembered for ``rnnkit tag`` (default None).
+    """
+
+    def __init__(
+        self, cell: str = "lstm", word_dim: int = 100, char_dim: int = 30, char_hidden: int = 50,
+        hidden_size: int = 200, num_layers: int = 1, dropout: float = 0.33, head: str = "softmax",
+        min_freq: int = 1, lowercase: bool = False, word_dropout: float = 0.05, embeddings: str | None = None,
+        batch_size: int = 32, train_config: TrainConfig | None = None, out_dir: str | None = None,
+        data_format: str | None = None, column: str | None = None,
+    ) -> None:
+        self.cell = cell
+        self.word_dim = word_dim
+        self.char_dim = char_dim
+        self.char_hidden = char_hidden
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.head = head
+        self.min_freq = min_freq
+        self.lowercase = lowercase
+        self.word_dropout = word_dropout
+        self.embeddings = embeddings
+        self.batch_size = batch_size
+        self.train_config = train_config
+        self.out_dir = out_dir
+        self.data_format = data_format
+        self.column = column
+
+    # ----- training -----
+
+    def _build_model(self, encoder: TaggingEncoder) -> BiRNNTagger:
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {sorted(HEADS)}, got {self.head!r}")
+        num_tags = len(encoder.tags)
+        chars = NoChars()
+        if self.char_dim:
+            chars = CharEncoder(len(encoder.chars), self.char_dim, self.char_hidden, self.cell)
+        head = CRF(num_tags) if self.head == "crf" else SoftmaxHead()
+        return BiRNNTagger(len(encoder.words), num_tags, self.word_dim, chars, self.hidden_size, self.num_layers,
+                           self.cell, self.dropout, head)
+
+    def fit(self, train: Iterable, dev: Iterable | None = None) -> Tagger:
+        """Build the vocabularies and the model from ``train`` and train it (early stopping on ``dev``).
+
+        ``train`` and ``dev`` hold :class:`~rnnkit.data.tagged_sentence.TaggedSentence` objects or
+        ``(tokens, tags)`` pairs.
+        """
+        train_set = as_sentences(train)
+        dev_set = None if dev is None else as_sentences(dev)
+        if not train_set:
+            raise DataError(None, "no training sentences")
+        config = self.train_config or TrainConfig()
+        torch.manual_seed(config.seed)  # the model's initial weights
+        encoder = TaggingEncoder.build([s.tokens for s in train_set], [s.tags for s in train_set], self.min_freq,
+                                       self.lowercase)
+        model = self._build_model(encoder)
+        if self.embeddings:
+            vectors, found = read_vectors(self.embeddings, encoder.words, self.word_dim)
+            with torch.no_grad():
+                model.embedding.weight[found] = vectors[found]
+        headline = "f1" if detect(encoder.tags.symbols) else "accuracy"
+        if dev_set is not None:
+            check_known_tags(dev_set, encoder)
+            if config.monitor == "loss":
+                config = dataclasses.replace(config, monitor=headline, monitor_mode="max")
+        task = TaggingTask(
+            encoder, ([s.tokens for s in train_set], [encoder.tags.encode(s.tags) for s in train_set]),
+            None if dev_set is None else ([s.tokens for s in dev_set], [s.tags for s in dev_set]),
+            self.batch_size, config.seed, self.word_dropout, headline,
+        )
+        self.encoder_, self.model_, self.headline_ = encoder, model, headline
+        with tempfile.TemporaryDirectory(prefix="rnnkit-tagger-") as scratch:
+            out_dir = self.out_dir or scratch
+            self.result_ = Trainer(model, task, config, out_dir, self._meta()).fit()
+        return self
+
+    def _meta(self) -> dict[str, Any]:
+        settings = {name: getattr(self, name) for name in _SETTINGS}
+        settings["headline"] = self.headline_
+        return {"task": TASK, "model_class": "BiRNNTagger", "model_config": self.model_.get_config(),
+                "vocabularies": self.encoder_.to_json(), "settings": settings}
+
+    # ----- prediction and scores -----
+
+    def _fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("this Tagger is not fitted yet: call fit() or Tagger.load() first")
+
+    def predict(self, sentences: Iterable[Sequence[str]]) -> list[list[str]]:
+        """The predicted tags (strings) of each sentence (a list of tokens)."""
+        self._fitted()
+        sentences = [list(s) for s in sentences]
+        ids = predict_ids(self.model_, self.encoder_, sentences, max(64, self.batch_size))
+        return [self.encoder_.tags.decode(row) for row in ids]
+
+    def predict_stream(self, sentences: Iterable[Sequence[str]], chunk: int = 256) -> Iterator[list[str]]:
+        """Like ``predict``, but lazily: reads ``chunk`` sentences, yields their tags, reads on."""
+        iterator = iter(sentences)
+        while block := list(islice(iterator, chunk)):
+            yield from self.predict(block)
+
+    def evaluate(self, data: Iterable) -> TaggingReport:
+        """Token accuracy, per-tag P/R/F1, confusion matrix and (entity tags) span P/R/F1 on gold data.
+
+        A gold tag never seen in training is a DataError naming its file and line.
+        """
+        self._fitted()
+        sentences = as_sentences(data)
+        check_known_tags(sentences, self.encoder_)
+        gold = [s.tags for s in sentences]
+        predicted = self.predict([s.tokens for s in sentences])
+        confusion = tag_confusion(gold, predicted, self.encoder_.tags.symbols)
+        spans = span_scores(gold, predicted) if self.headline_ == "f1" else None
+        return TaggingReport(confusion.accuracy, confusion, spans, len(sentences), confusion.total)
+
+    def score(self, data: Iterable) -> float:
+        """The headline metric on gold data: span F1 for entity tags, token accuracy otherwise."""
+        report = self.evaluate(data)
+        return report.spans.f1 if report.spans is not None else report.accuracy
+
+    # ----- checkpoints -----
+
+    def save(self, path: str | Path) -> None:
+        """Write a checkpoint directory (weights in safetensors, vocabularies and settings in JSON)."""
+        self._fitted()
+        save_model(path, self.model_, self._meta())
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> Tagger:
+        """A fitted Tagger from a checkpoint or run directory (``best/`` preferred)."""
+
+        def build(meta: dict[str, Any]) -> BiRNNTagger:
+            if meta["model_class"] != "BiRNNTagger":
+                raise CheckpointError(f"{path}: model class {meta['model_class']!r}, expected 'BiRNNTagger'")
+            try:
+                return BiRNNTagger.from_config(meta["model_config"])
+            except (TypeError, ValueError) as err:
+                raise CheckpointError(f"{path}: bad tagger config: {err}") from None
+
+        model, meta = load_model(path, build, resolve_device(device), task=TASK)
+        settings = dict(meta.get("settings", {}))
+        headline = settings.pop("headline", "accuracy")
+        try:
+            tagger = cls(**{k: v for k, v in settings.items() if k in _SETTINGS})
+            tagger.encoder_ = TaggingEncoder.from_json(meta["vocabularies"], tagger.lowercase)
+        except (KeyError, TypeError) as err:
+            raise CheckpointError(f"{path}: malformed tagger settings or vocabularies: {err}") from None
+        tagger.model_, tagger.headline_ = model, headline
+        return tagger
+
+
+def check_known_tags(sentences: Sequence[TaggedSentence], encoder: TaggingEncoder) -> None:
+    """DataError (file, line) for the first gold tag the tagger never saw in training."""
+    for sentence in sentences:
+        for tag, line in zip(sentence.tags, sentence.token_lines or [sentence.line] * len(sentence.tags),
+                             strict=True):
+            if tag not in encoder.tags:
+                raise DataError(
+                    sentence.path, f"tag {tag!r} was never seen in training (the model knows "
+                    f"{len(encoder.tags)} tags: {', '.join(encoder.tags.symbols[:20])})", line=line,
+                )

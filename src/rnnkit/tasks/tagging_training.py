@@ -1,0 +1,145 @@
+"""The tagger's side of training and inference: loss, decoding, batched prediction, and the engine's
+:class:`~rnnkit.engine.TrainingTask` for tagging.
+
+Loss per sentence of n tokens with gold tags y (mean over all tokens of a batch):
+
+    softmax head:  −Σ_t log softmax(s_t)_{y_t}            (token cross-entropy)
+    CRF head:      −log p(y | x) = log Z − s(y)           (see :mod:`rnnkit.models.crf`)
+
+Decoding: argmax per token (softmax) or Viterbi (:func:`rnnkit.decode.viterbi.viterbi`, CRF).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnkit.data.batching import Batches, length_buckets
+from rnnkit.decode.viterbi import viterbi
+from rnnkit.engine import StepResult
+from rnnkit.metrics.tagging import span_scores, token_accuracy
+from rnnkit.models.crf import CRF
+from rnnkit.tasks.tagging_batches import TaggingBatch, TaggingEncoder
+
+
+def _net(model: nn.Module) -> nn.Module:
+    return getattr(model, "module", model)  # the tagger itself under DistributedDataParallel
+
+
+def tagging_loss(model: nn.Module, logits: torch.Tensor, batch: TaggingBatch) -> torch.Tensor:
+    """Mean loss per token of a batch (see the module docstring)."""
+    head = _net(model).head
+    n_tokens = batch.lengths.sum()
+    if isinstance(head, CRF):
+        nll = head.log_partition(logits, batch.lengths) - head.path_score(logits, batch.tags, batch.lengths)
+        return nll.sum() / n_tokens
+    mask = torch.arange(logits.size(1), device=logits.device) < batch.lengths[:, None]  # (B, T)
+    return F.cross_entropy(logits[mask], batch.tags[mask])  # (N, K) logits of the N real tokens
+
+
+def decode(model: nn.Module, logits: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
+    """The predicted tag ids of each sentence, cut to its length."""
+    head = _net(model).head
+    if isinstance(head, CRF):
+        return viterbi(logits, lengths, head.transitions, head.start, head.end)
+    best = logits.argmax(dim=2).tolist()  # (B, T)
+    return [row[:n] for row, n in zip(best, lengths.tolist(), strict=True)]
+
+
+def predict_ids(
+    model: nn.Module, encoder: TaggingEncoder, sentences: Sequence[Sequence[str]], batch_size: int = 64
+) -> list[list[int]]:
+    """Tag ids for every sentence (empty sentences get []), in the input order, batched by length."""
+    net = _net(model)
+    device = next(net.parameters()).device
+    was_training = net.training
+    net.eval()
+    out: list[list[int]] = [[] for _ in sentences]
+    real = [i for i, s in enumerate(sentences) if s]
+    groups = length_buckets([len(sentences[i]) for i in real], batch_size, seed=0, epoch=0, shuffle=False)
+    with torch.no_grad():
+        for group in groups:
+            indices = [real[g] for g in group]
+            batch = encoder.batch([sentences[i] for i in indices], None, indices)
+            inputs = [t.to(device) for t in batch.inputs()]
+            for i, ids in zip(indices, decode(net, net(*inputs), inputs[1]), strict=True):
+                out[i] = ids
+    net.train(was_training)
+    return out
+
+
+class TaggingTask:
+    """What the engine trains a tagger on (``rnnkit.engine.TrainingTask``).
+
+    Args:
+        encoder: the vocabularies.
+        train: (sentences, tag id lists), all sentences non-empty.
+        dev: (sentences, gold tag strings) or None.
+        batch_size: sentences per batch.
+        seed: for the batch order.
+        word_dropout: probability of replacing a word id by ``<unk>`` in training, so that the ``<unk>``
+            embedding is trained for the unknown words of test data (Kiperwasser & Goldberg 2016).
+        headline: "accuracy" or "f1", the metric ``evaluate`` reports first.
+    """
+
+    def __init__(
+        self,
+        encoder: TaggingEncoder,
+        train: tuple[Sequence[Sequence[str]], Sequence[Sequence[int]]],
+        dev: tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]] | None,
+        batch_size: int,
+        seed: int,
+        word_dropout: float,
+        headline: str,
+    ) -> None:
+        self.encoder = encoder
+        self.sentences, self.tags = train
+        self.word_ids = [encoder.word_ids(s) for s in self.sentences]
+        self.lengths = [len(s) for s in self.sentences]
+        self.dev = dev
+        self.batch_size = batch_size
+        self.seed = seed
+        self.word_dropout = word_dropout
+        self.headline = headline
+        self._eval: list[TaggingBatch] | None = None
+
+    def _build(self, group: Sequence[int]) -> TaggingBatch:
+        return self.encoder.batch(
+            [self.sentences[i] for i in group], [self.tags[i] for i in group], list(group),
+            [self.word_ids[i] for i in group],
+        )
+
+    def train_batches(self, epoch: int) -> Batches:
+        return Batches(length_buckets(self.lengths, self.batch_size, self.seed, epoch), self._build)
+
+    def eval_batches(self) -> list[TaggingBatch]:
+        if self.dev is None:
+            return []
+        if self._eval is None:
+            sentences, tags = self.dev
+            groups = length_buckets([len(s) for s in sentences], self.batch_size, 0, 0, shuffle=False)
+            self._eval = [self.encoder.batch([sentences[i] for i in g], [tags[i] for i in g], g) for g in groups]
+        return self._eval
+
+    def loss(self, model: nn.Module, batch: TaggingBatch, state: Any, step: int) -> StepResult:
+        words = batch.words
+        if model.training and self.word_dropout > 0:
+            drop = torch.rand(words.shape, device=words.device) < self.word_dropout
+            words = words.masked_fill(drop & (words != 0), self.encoder.words.id(self.encoder.words.unk))
+        logits = model(words, *batch.inputs()[1:])  # (B, T, K)
+        return StepResult(tagging_loss(model, logits, batch), int(batch.lengths.sum()))
+
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        """Dev token accuracy, and span F1 when the tags are entity tags."""
+        if self.dev is None:
+            return {}
+        sentences, gold = self.dev
+        predicted = [self.encoder.tags.decode(ids) for ids in predict_ids(model, self.encoder, sentences)]
+        metrics = {"accuracy": token_accuracy(gold, predicted)}
+        if self.headline == "f1":
+            metrics["f1"] = span_scores(gold, predicted).f1
+        return metrics
