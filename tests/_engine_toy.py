@@ -4,6 +4,7 @@ matter for exact resumption."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -36,6 +37,7 @@ class ToyTask:
         ]
         self.hooks = hooks or {}  # step -> callable run before that step's loss (interruptions)
         self.loss_value: float | None = None  # set to force a loss (NaN tests)
+        self.direct = False  # call the model's submodules rather than its forward
 
     def train_batches(self, epoch: int) -> list:
         order = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(100 + epoch))
@@ -48,7 +50,11 @@ class ToyTask:
         if model.training and step in self.hooks:
             self.hooks.pop(step)()
         x, y = batch
-        logits, h = model(x, state)
+        if self.direct:  # parts called one by one, as an encoder-decoder's tasks do
+            hidden, h = model.rnn(x, state)  # (B, T, H)
+            logits = model.out(model.drop(hidden))  # (B, T, 2)
+        else:
+            logits, h = model(x, state)
         loss = nn.functional.cross_entropy(logits.reshape(-1, 2), y.reshape(-1))
         if self.loss_value is not None and model.training:
             loss = loss * 0 + self.loss_value
@@ -66,3 +72,12 @@ class SplitToyTask(ToyTask):
 
 # The 2-process test: no dropout, so both runs compute the same function.
 DDP_CONFIG = dict(epochs=2, eval_every=5, log_every=1, progress="off", seed=1, restore_best=False, device="cpu")
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models: extra threads only add overhead (and the CI machine has 2 cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -97,9 +97,9 @@ def _compare(fast, ref, args, rtol=1e-10):
     ys_fast, ys_ref = fast(*args), ref(*args)
     weights = [torch.randn(y.shape, generator=gen, dtype=DT) for y in ys_ref]
     leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
-    g_fast = torch.autograd.grad(sum((y * w).sum() for y, w in zip(ys_fast, weights)), leaves)
-    g_ref = torch.autograd.grad(sum((y * w).sum() for y, w in zip(ys_ref, weights)), leaves)
-    for a, r in [*zip(ys_fast, ys_ref), *zip(g_fast, g_ref)]:
+    g_fast = torch.autograd.grad(sum((y * w).sum() for y, w in zip(ys_fast, weights, strict=True)), leaves)
+    g_ref = torch.autograd.grad(sum((y * w).sum() for y, w in zip(ys_ref, weights, strict=True)), leaves)
+    for a, r in [*zip(ys_fast, ys_ref, strict=True), *zip(g_fast, g_ref, strict=True)]:
         assert a.shape == r.shape
         assert (a - r).norm() <= rtol * r.norm() + 1e-300
 

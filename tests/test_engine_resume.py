@@ -7,11 +7,12 @@ import signal
 
 import pytest
 import torch
-from tests._engine_toy import META, ToyNet, ToyTask
+from tests._engine_toy import META, ToyNet, ToyTask, one_thread  # noqa: F401 (fixture)
 
 from rnnkit.engine import TrainConfig, Trainer, load_checkpoint
 
-CONFIG = dict(epochs=3, eval_every=5, log_every=1, progress="off", seed=3, restore_best=False)
+CONFIG = dict(epochs=3, eval_every=5, log_every=1, progress="off", seed=3, restore_best=False, device="cpu")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def run(out, hooks=None, resume=False, **overrides):

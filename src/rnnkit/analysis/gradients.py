@@ -17,7 +17,8 @@ loss at step T is scaled by the same Jacobian product), and reports, averaged ov
 * ``grad_norms[t-1]`` = mean_b ‖∂L(T)/∂s_b(t)‖ for t = 1 … T (autograd, through every path);
 * ``hidden_grad_norms[t-1]`` = mean_b ‖∂L(T)/∂h_b(t)‖ (the same as grad_norms except for the LSTM);
 * ``jacobian_norms[t-1]`` = mean_b σ_max(∂s_b(t+1)/∂s_b(t)) for t = 1 … T − 1, the largest singular
-  value of each step Jacobian (torch.func.jacrev, vmapped over the batch).
+  value of each step Jacobian (torch.func.jacrev, vmapped over the examples; averaged over the first
+  few examples only, since an SVD per example and step is the probe's main cost).
 
 Everything runs in float64 on a copy of the cell, so a gradient of 1e-40 is a number and not a zero.
 """
@@ -48,7 +49,8 @@ class GradientProfile:
         length: T. hidden_size: H. batch_size: B (examples averaged over).
         grad_norms: T values, mean_b ‖∂L(T)/∂s(t)‖ for t = 1 … T.
         hidden_grad_norms: T values, mean_b ‖∂L(T)/∂h(t)‖.
-        jacobian_norms: T − 1 values, mean_b σ_max(∂s(t+1)/∂s(t)) for t = 1 … T − 1.
+        jacobian_norms: T − 1 values, mean σ_max(∂s(t+1)/∂s(t)) for t = 1 … T − 1 (first examples).
+        jacobian_examples: how many examples ``jacobian_norms`` averages over.
     """
 
     cell: str
@@ -59,6 +61,7 @@ class GradientProfile:
     grad_norms: list[float]
     hidden_grad_norms: list[float]
     jacobian_norms: list[float]
+    jacobian_examples: int
 
     def by_distance(self) -> list[float]:
         """The gradient norms by distance T − t = 0 … T − 1 (the reverse of ``grad_norms``)."""
@@ -109,8 +112,13 @@ def step_jacobians(cell: RecurrentCell, x_t: torch.Tensor, state: torch.Tensor) 
     return torch.func.vmap(torch.func.jacrev(one, argnums=1))(x_t, state)
 
 
-def probe_cell(cell: RecurrentCell, inputs: torch.Tensor, seed: int = 0, source: str = "init") -> GradientProfile:
+def probe_cell(
+    cell: RecurrentCell, inputs: torch.Tensor, seed: int = 0, source: str = "init", jacobian_examples: int = 8
+) -> GradientProfile:
     """Measure ∂L(T)/∂s(t) for every t and the step Jacobians of ``cell`` on ``inputs`` (B, T, I).
+
+    ``seed`` draws the directions g_b; σ_max(∂s(t+1)/∂s(t)) is averaged over the first
+    ``jacobian_examples`` examples (an exact SVD each).
 
     Example:
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
@@ -139,11 +147,12 @@ def probe_cell(cell: RecurrentCell, inputs: torch.Tensor, seed: int = 0, source:
     k = cell.num_states
     state_grads = [torch.cat(grads[t * k : (t + 1) * k], dim=1) for t in range(T)]  # T × (B, S)
 
+    # An SVD per example and step is the probe's main cost, so σ_max is averaged over the first
+    # ``jacobian_examples`` examples only.
+    n = min(B, jacobian_examples)
     with torch.no_grad():
-        jacobian_norms = [
-            float(torch.linalg.matrix_norm(step_jacobians(cell, x[:, t + 1], _flatten(states[t])), ord=2).mean())
-            for t in range(T - 1)
-        ]
+        jacobians = (step_jacobians(cell, x[:n, t + 1], _flatten(states[t])[:n]) for t in range(T - 1))
+        jacobian_norms = [float(torch.linalg.matrix_norm(J, ord=2).mean()) for J in jacobians]  # J (n, S, S)
     return GradientProfile(
         cell=cell_name(cell),
         source=source,
@@ -153,6 +162,7 @@ def probe_cell(cell: RecurrentCell, inputs: torch.Tensor, seed: int = 0, source:
         grad_norms=[float(g.norm(dim=1).mean()) for g in state_grads],
         hidden_grad_norms=[float(grads[t * k].norm(dim=1).mean()) for t in range(T)],
         jacobian_norms=jacobian_norms,
+        jacobian_examples=n,
     )
 
 

@@ -13,7 +13,8 @@ only be extended by padding at no cost). Beams are compared by the length-normal
 
 α = 0 compares raw log-probabilities (which favour short outputs); larger α favours longer ones. The
 search stops when every hypothesis has finished, or at the maximum length max_len = ⌊a · S + b⌋ of each
-sentence (S its source length), where <eos> is forced. Greedy decoding is beam search with K = 1.
+sentence (S its source length), where <eos> is forced. Padding and <bos> are never produced (their
+logits are set to −∞ before the softmax). Greedy decoding is beam search with K = 1.
 
 The model needs two methods (rnnkit.models.seq2seq.Seq2Seq has them):
 
@@ -107,28 +108,30 @@ def beam_search(
     history = None  # (B·K, t, S) attention weights, when requested
     ids = torch.full((B * K,), bos, dtype=torch.long, device=device)
     rows = (torch.arange(B, device=device) * K).unsqueeze(1)  # (B, 1) offset of each sentence's beams
+    never = torch.tensor([pad, bos], device=device)
 
     for t in range(int(limit.max())):
         logits, state, alpha_t = model.step(ids, state, memory)
         V = logits.size(-1)
-        logp = torch.log_softmax(logits.float(), dim=-1).view(B, K, V)  # (B, K, V)
-        logp[..., [pad, bos]] = float("-inf")  # never produced: padding and <bos> are not words
+        logits = logits.float().index_fill(1, never, float("-inf"))  # padding and <bos> are not words
+        logp = torch.log_softmax(logits, dim=-1).view(B, K, V)  # (B, K, V)
         # Finished beams continue with padding only, at no cost.
         done_row = torch.full((V,), float("-inf"), device=device)
         done_row[pad] = 0.0
         logp = torch.where(finished.unsqueeze(2), done_row, logp)
         # Unfinished beams at their sentence's maximum length must end now.
         forced = (t + 1 >= limit).unsqueeze(1) & ~finished  # (B, K)
-        only_eos = torch.full_like(logp, float("-inf"))
-        only_eos[..., eos] = logp[..., eos]
-        logp = torch.where(forced.unsqueeze(2), only_eos, logp)
+        if bool(forced.any()):
+            only_eos = torch.full_like(logp, float("-inf"))
+            only_eos[..., eos] = logp[..., eos]
+            logp = torch.where(forced.unsqueeze(2), only_eos, logp)
 
         candidates = scores.unsqueeze(2) + logp  # (B, K, V)
         new_lengths = lengths + (~finished).long()  # (B, K)
         key = candidates / length_penalty(new_lengths, alpha).unsqueeze(2)  # (B, K, V)
         _, best = key.view(B, K * V).topk(K, dim=1)  # (B, K)
         beam, token = best // V, best % V  # (B, K) source beam and new token
-        scores = candidates.view(B, K * V).gather(1, best)
+        scores = candidates.view(B, K * V).gather(1, best)  # (B, K)
         lengths = new_lengths.gather(1, beam)
         finished = finished.gather(1, beam) | (token == eos)
         tokens = torch.cat([tokens.gather(1, beam.unsqueeze(2).expand_as(tokens)), token.unsqueeze(2)], dim=2)
@@ -138,7 +141,7 @@ def beam_search(
             step_alpha = alpha_t.unsqueeze(1)  # (B·K, 1, S)
             history = step_alpha if history is None else torch.cat([history, step_alpha], dim=1)
             history = history.index_select(0, flat)  # (B·K, t + 1, S)
-        ids = token.view(-1)
+        ids = token.view(-1)  # (B·K,)
         if bool(finished.all()):
             break
 

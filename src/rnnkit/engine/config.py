@@ -51,7 +51,7 @@ class TrainConfig:
     warmup_steps: int = 0  # linear warm-up from 0 to lr over this many steps
     min_lr: float = 0.0  # floor of the cosine and plateau schedules
     lr_factor: float = 0.5  # plateau: multiply lr by this ...
-    lr_patience: int = 0  # ... after this many validations without improvement beyond the first
+    lr_patience: int = 0  # ... once more than this many validations in a row bring no improvement
     eval_every: int | None = None  # validate every N steps (and at every epoch end); None: epoch ends only
     checkpoint_every: int | None = None  # also save last/ every N steps; None: at validations and the end
     patience: int | None = None  # early stopping after N validations without improvement; None: never

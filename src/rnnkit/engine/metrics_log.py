@@ -61,7 +61,8 @@ class MetricsLog:
         ax.set_ylabel("loss")
         ax.set_title("loss")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if train or with_loss:
+            ax.legend()
         if extra:
             ax2 = fig.add_subplot(1, 2, 2)
             for key in extra:

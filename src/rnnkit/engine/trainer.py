@@ -3,7 +3,7 @@
 One step on batch b with carried state s (truncated BPTT, Williams & Peng 1990):
 
     L, s' = task.loss(model, b, s)          mean loss over n items
-    g = ∇_θ L                               (averaged over processes by DDP)
+    g = ∇_θ L                               (summed over processes, each L weighted by n_r / Σ n)
     g ← g · min(1, c / ||g||_2)             clipping by norm c (Pascanu et al. 2013)
     θ ← optimiser(θ, g, η_t)                η_t from the schedule
     s ← detach(s')                          gradients stop at the batch boundary
@@ -33,7 +33,7 @@ from torch import nn
 
 from rnnkit.engine import checkpoint, rank_state
 from rnnkit.engine.config import TrainConfig
-from rnnkit.engine.distributed import all_gather_bytes, all_reduce_sum, init_from_env, wrap
+from rnnkit.engine.distributed import all_gather_bytes, all_reduce_sum, broadcast_model, init_from_env, sum_gradients
 from rnnkit.engine.loop_state import LoopState
 from rnnkit.engine.metrics_log import MetricsLog
 from rnnkit.engine.optim import LRSchedule, build_optimizer
@@ -41,7 +41,7 @@ from rnnkit.engine.progress import Progress
 from rnnkit.engine.run_dir import RunDirectory
 from rnnkit.engine.structures import detach, to_device
 from rnnkit.engine.task import StepResult, TrainingTask
-from rnnkit.errors import ConfigError, RnnkitError
+from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
 
 log = logging.getLogger("rnnkit.engine")
 PLOT_EVERY = 60.0  # seconds between redraws of curves.png during training (it is always drawn at the end)
@@ -119,7 +119,7 @@ class Trainer:
             self.device = torch.device("cuda", ctx.local_rank)
         self.ctx = ctx
         self.model.to(self.device)
-        self.train_model = wrap(self.model, ctx, self.device)
+        broadcast_model(self.model, ctx)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(cfg, self.params)
         self.metrics_log = MetricsLog(self.out_dir, enabled=ctx.is_main)
@@ -141,6 +141,7 @@ class Trainer:
 
         progress = Progress(cfg.progress, min(limits), state.step, enabled=ctx.is_main)
         self.started = time.perf_counter()
+        start_step = state.step  # every run makes at least one step, whatever its time budget
         self._train_seconds = 0.0  # time spent in training steps since the latest training record
         self._last_plot = time.perf_counter()
         batches_epoch = -1
@@ -152,13 +153,18 @@ class Trainer:
                         reason = "epochs"
                     elif cfg.max_steps is not None and state.step >= cfg.max_steps:
                         reason = "max_steps"
-                    elif not ctx.enabled:
+                    elif not ctx.enabled and state.step > start_step:
                         reason = self._local_stop_reason()
                     if reason:
                         break
                     if batches_epoch != state.epoch:
                         batches = batches if state.epoch == 0 else self.task.train_batches(state.epoch)
                         per_rank, batches_epoch = self._per_rank(batches, state.epoch), state.epoch
+                        if state.batch_index >= per_rank:
+                            raise CheckpointError(
+                                f"{self.out_dir / 'last'}: the checkpoint is at batch {state.batch_index} of epoch "
+                                f"{state.epoch}, which now has {per_rank}: the training data changed"
+                            )
                     if state.batch_index == 0:
                         carried = None  # each epoch starts with a fresh recurrent state
                     batch = to_device(batches[state.batch_index * ctx.world_size + ctx.rank], self.device)
@@ -234,9 +240,9 @@ class Trainer:
         """One optimiser step; returns the detached carried state and a stop reason agreed by all ranks
         ("" to go on)."""
         ctx, cfg = self.ctx, self.config
-        self.train_model.train()
+        self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        result = self.task.loss(self.train_model, batch, carried, state.step)
+        result = self.task.loss(self.model, batch, carried, state.step)
         if not isinstance(result, StepResult) or not isinstance(result.loss, torch.Tensor) or result.loss.dim():
             raise TypeError("task.loss must return a StepResult whose loss is a scalar tensor")
         n = int(result.n_items)
@@ -249,14 +255,14 @@ class Trainer:
             sums = torch.tensor([float(loss.detach()) * n, n, *flags], dtype=torch.float64, device=self.device)
             all_reduce_sum(sums, ctx)
             value, n_all = float(sums[0] / sums[1]), int(sums[1])
-            # DDP averages gradients over ranks; this weighting makes the result the mean over all items
-            scale = n * ctx.world_size / max(1, n_all)
+            scale = n / max(1, n_all)  # this rank's share: summed over ranks, the mean over all items
             stop = "interrupted" if sums[3] > 0 else ("time_budget" if sums[2] > 0 else "")
         else:
             value, n_all = float(loss.detach()), n
         if not math.isfinite(value):
             self._nonfinite(state, f"the training loss is {value}")
         (loss * scale if scale != 1.0 else loss).backward()
+        sum_gradients(self.params, ctx)
         if cfg.clip_norm is not None:
             norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.clip_norm)
             if not torch.isfinite(norm):

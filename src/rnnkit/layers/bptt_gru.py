@@ -37,11 +37,10 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from rnnkit.layers.bptt_common import (
-    add_state_grad,
     batch_first_output,
     input_and_weight_grads,
+    output_grads,
     project_inputs,
-    time_major_grad,
 )
 
 
@@ -52,23 +51,28 @@ class LectureGRUSequence(torch.autograd.Function):
     def forward(ctx, x, h0, W, U, b, m):
         B, T, _ = x.shape
         H = U.shape[1]
+        H2 = 2 * H
         X, A_x = project_inputs(x, W, b)  # X (T·B, I), A_x (T, B, 3H)
-        U_rz_t, U_h_t = U[: 2 * H].t(), U[2 * H :].t()  # (H, 2H), (H, H)
-        RZ = x.new_empty(T, B, 2 * H)  # r | z (z masked)
+        # Contiguous right operands: small products h U^T measure ~1.5x faster than with a transposed view.
+        U_rz_t, U_h_t = U[:H2].t().contiguous(), U[H2:].t().contiguous()  # (H, 2H), (H, H)
+        RZ = x.new_empty(T, B, H2)  # r | z (z masked)
         RH = x.new_empty(T, B, H)  # r ⊙ h^{(t-1)}
         HT = x.new_empty(T, B, H)  # h̃
         HS = x.new_empty(T + 1, B, H)  # h^{(0)} ... h^{(T)}
         HS[0] = h0
+        # Per-step views made once: indexing inside the loop costs more than the small ops.
+        A_rz, A_h = A_x[..., :H2].unbind(0), A_x[..., H2:].unbind(0)
+        rzs, rs, zs = RZ.unbind(0), RZ[..., :H].unbind(0), RZ[..., H:].unbind(0)
+        rhs, h_tildes, hs = RH.unbind(0), HT.unbind(0), HS.unbind(0)
+        ms = None if m is None else m.unbind(0)
         for t in range(T):
-            h, rz = HS[t], RZ[t]
-            torch.addmm(A_x[t, :, : 2 * H], h, U_rz_t, out=rz)
-            rz.sigmoid_()
-            if m is not None:
-                rz[:, H:].mul_(m[t])
-            torch.mul(rz[:, :H], h, out=RH[t])
-            torch.addmm(A_x[t, :, 2 * H :], RH[t], U_h_t, out=HT[t])
-            HT[t].tanh_()
-            torch.lerp(h, HT[t], rz[:, H:], out=HS[t + 1])
+            h, z, h_tilde = hs[t], zs[t], h_tildes[t]
+            torch.addmm(A_rz[t], h, U_rz_t, out=rzs[t]).sigmoid_()
+            if ms is not None:
+                z.mul_(ms[t])
+            torch.mul(rs[t], h, out=rhs[t])
+            torch.addmm(A_h[t], rhs[t], U_h_t, out=h_tilde).tanh_()
+            torch.lerp(h, h_tilde, z, out=hs[t + 1])
         ctx.save_for_backward(X, W, U, HS, RZ, RH, HT, m)
         ctx.has_bias = b is not None
         return batch_first_output(HS[1:], m), HS[T].clone()
@@ -79,37 +83,37 @@ class LectureGRUSequence(torch.autograd.Function):
         X, W, U, HS, RZ, RH, HT, m = ctx.saved_tensors
         T, B, H = HT.shape
         H2 = 2 * H
-        DH = time_major_grad(grad_out, m, T, B, H, HT)
-        add_state_grad(DH[T - 1], grad_hT)
-        H_prev, r, z = HS[:-1], RZ[..., :H], RZ[..., H:]
-        # δ-independent factors for all steps at once.
-        P = HT.new_empty(T, B, 2, H)  # [(h̃ − h) z(1−z); z(1 − h̃²)]
-        torch.mul(HT - H_prev, z * (1 - z), out=P[:, :, 0])
-        torch.mul(z, 1 - HT * HT, out=P[:, :, 1])
-        PR = H_prev * r * (1 - r)  # (T, B, H)
-        OMZ = 1 - z  # (T, B, H)
         U_rz, U_h = U[:H2], U[H2:]
         DA = HT.new_empty(T, B, 3 * H)  # ∂L/∂A for r | z | h
-        d_rh = HT.new_empty(B, H)
+        dA_r, dA_z, dA_h, dA_rz = (DA[..., :H].unbind(0), DA[..., H:H2].unbind(0),
+                                   DA[..., H2:].unbind(0), DA[..., :H2].unbind(0))
+        rs, zs, h_tildes, hs = RZ[..., :H].unbind(0), RZ[..., H:].unbind(0), HT.unbind(0), HS.unbind(0)
+        # The factors are formed step by step from cache-resident slices: that measures faster than
+        # whole-sequence passes over (T, B, H) tensors.
+        dh, dh_z, tmp, d_rh = (HT.new_empty(B, H) for _ in range(4))
+        next_grad = output_grads(grad_out, grad_hT, m, dh)
         for t in range(T - 1, -1, -1):
-            dh, dA = DH[t], DA[t]
-            torch.mul(dh.unsqueeze(1), P[t], out=dA[:, H:].view(B, 2, H))
-            torch.mm(dA[:, H2:], U_h, out=d_rh)
-            torch.mul(d_rh, PR[t], out=dA[:, :H])
-            if t > 0:
-                dh_prev = DH[t - 1]
-            else:
-                dh_prev = torch.zeros_like(dh)
-            dh_prev.addcmul_(dh, OMZ[t]).addcmul_(d_rh, r[t]).addmm_(dA[:, :H2], U_rz)
+            r, z, h_tilde, h = rs[t], zs[t], h_tildes[t], hs[t]
+            torch.mul(dh, z, out=dh_z)  # δ z
+            torch.mul(h_tilde, h_tilde, out=tmp)
+            torch.addcmul(dh_z, dh_z, tmp, value=-1, out=dA_h[t])  # δ z (1 − h̃²)
+            torch.sub(h_tilde, h, out=tmp).mul_(dh_z)  # δ z (h̃ − h)
+            torch.addcmul(tmp, tmp, z, value=-1, out=dA_z[t])  # δ z (1 − z)(h̃ − h)
+            torch.mm(dA_h[t], U_h, out=d_rh)  # ∂L/∂(r ⊙ h)
+            torch.mul(d_rh, h, out=tmp).mul_(r)
+            torch.addcmul(tmp, tmp, r, value=-1, out=dA_r[t])  # ∂L/∂(r⊙h) h r (1 − r)
+            # δ^{(t-1)} = δ (1 − z) + ∂L/∂(r⊙h) r + U_rz^T ∂L/∂A_rz (+ the output's gradient at t − 1)
+            dh.sub_(dh_z).addcmul_(d_rh, r).addmm_(dA_rz[t], U_rz)
+            next_grad(t - 1)
         need_x, need_h0, need_W, need_U, need_b = ctx.needs_input_grad[:5]
         dU = None
         if need_U:
             DA2 = DA.view(T * B, 3 * H)  # (T·B, 3H)
             dU = U.new_empty(U.shape)
-            torch.mm(DA2[:, :H2].t(), H_prev.reshape(T * B, H), out=dU[:H2])
+            torch.mm(DA2[:, :H2].t(), HS[:-1].reshape(T * B, H), out=dU[:H2])
             torch.mm(DA2[:, H2:].t(), RH.view(T * B, H), out=dU[H2:])
         dx, dW, db = input_and_weight_grads(DA, X, W, B, (need_x, need_W, need_b and ctx.has_bias))
-        return dx, (dh_prev if need_h0 else None), dW, dU, db, None
+        return dx, (dh if need_h0 else None), dW, dU, db, None
 
 
 class CudnnGRUSequence(torch.autograd.Function):
@@ -121,26 +125,29 @@ class CudnnGRUSequence(torch.autograd.Function):
         H = U.shape[1]
         H2 = 2 * H
         X, A_x = project_inputs(x, W, b)  # X (T·B, I), A_x (T, B, 3H)
-        U_t = U.t()  # (H, 3H)
+        U_t = U.t().contiguous()  # (H, 3H), contiguous: see the lecture form
         b_h = None if b_hn is None else torch.cat([b_hn.new_zeros(H2), b_hn])  # (3H)
         G = x.new_empty(T, B, 3 * H)  # U h + [0; 0; b_hn]
         RZ = x.new_empty(T, B, H2)  # r | z (z masked)
         N = x.new_empty(T, B, H)  # n
         HS = x.new_empty(T + 1, B, H)
         HS[0] = h0
+        A_rz, A_n = A_x[..., :H2].unbind(0), A_x[..., H2:].unbind(0)
+        gs, g_rz, g_n = G.unbind(0), G[..., :H2].unbind(0), G[..., H2:].unbind(0)
+        rzs, rs, zs = RZ.unbind(0), RZ[..., :H].unbind(0), RZ[..., H:].unbind(0)
+        ns, hs = N.unbind(0), HS.unbind(0)
+        ms = None if m is None else (m.unbind(0), omm.unbind(0))
         for t in range(T):
-            h, g, rz = HS[t], G[t], RZ[t]
+            h, z, n = hs[t], zs[t], ns[t]
             if b_h is None:
-                torch.mm(h, U_t, out=g)
+                torch.mm(h, U_t, out=gs[t])
             else:
-                torch.addmm(b_h, h, U_t, out=g)
-            torch.add(A_x[t, :, :H2], g[:, :H2], out=rz)
-            rz.sigmoid_()
-            if m is not None:
-                rz[:, H:].mul_(m[t]).add_(omm[t])
-            torch.addcmul(A_x[t, :, H2:], rz[:, :H], g[:, H2:], out=N[t])
-            N[t].tanh_()
-            torch.lerp(N[t], h, rz[:, H:], out=HS[t + 1])
+                torch.addmm(b_h, h, U_t, out=gs[t])
+            torch.add(A_rz[t], g_rz[t], out=rzs[t]).sigmoid_()
+            if ms is not None:
+                z.mul_(ms[0][t]).add_(ms[1][t])  # z m + 1 − m: a padded step keeps h
+            torch.addcmul(A_n[t], rs[t], g_n[t], out=n).tanh_()
+            torch.lerp(n, h, z, out=hs[t + 1])
         ctx.save_for_backward(X, W, U, HS, RZ, N, G, m)
         ctx.has_bias = (b is not None, b_hn is not None)
         return batch_first_output(HS[1:], m), HS[T].clone()
@@ -151,25 +158,31 @@ class CudnnGRUSequence(torch.autograd.Function):
         X, W, U, HS, RZ, N, G, m = ctx.saved_tensors
         T, B, H = N.shape
         H2 = 2 * H
-        DH = time_major_grad(grad_out, m, T, B, H, N)
-        add_state_grad(DH[T - 1], grad_hT)
-        H_prev, r, z, G_n = HS[:-1], RZ[..., :H], RZ[..., H:], G[..., H2:]
-        P1 = (1 - z) * (1 - N * N)  # ∂h/∂A_n (T, B, H)
-        P = N.new_empty(T, B, 3, H)  # ∂h/∂G for r | z | n
-        torch.mul(P1 * G_n, r * (1 - r), out=P[:, :, 0])
-        torch.mul(H_prev - N, z * (1 - z), out=P[:, :, 1])
-        torch.mul(P1, r, out=P[:, :, 2])
-        DG = N.new_empty(T, B, 3 * H)
+        DG = N.new_empty(T, B, 3 * H)  # ∂L/∂G for r | z | n, G = U h + [0; 0; b_hn]
+        DA_n = N.new_empty(T, B, H)  # ∂L/∂A_n, the n block of the input projection's gradient
+        dgs, dg_r, dg_z, dg_n = (DG.unbind(0), DG[..., :H].unbind(0), DG[..., H:H2].unbind(0),
+                                 DG[..., H2:].unbind(0))
+        rs, zs, ns, hs, g_n, da_n = (RZ[..., :H].unbind(0), RZ[..., H:].unbind(0), N.unbind(0),
+                                     HS.unbind(0), G[..., H2:].unbind(0), DA_n.unbind(0))
+        dh, tmp = N.new_empty(B, H), N.new_empty(B, H)
+        next_grad = output_grads(grad_out, grad_hT, m, dh)
         for t in range(T - 1, -1, -1):
-            dh = DH[t]
-            torch.mul(dh.unsqueeze(1), P[t], out=DG[t].view(B, 3, H))
-            dh_prev = DH[t - 1] if t > 0 else torch.zeros_like(dh)
-            dh_prev.addcmul_(dh, z[t]).addmm_(DG[t], U)
+            r, z, n, h = rs[t], zs[t], ns[t], hs[t]
+            torch.sub(h, n, out=tmp).mul_(dh)  # δ (h − n)
+            torch.addcmul(tmp, tmp, z, value=-1, out=dg_z[t]).mul_(z)  # δ (h − n) z (1 − z)
+            torch.addcmul(dh, dh, z, value=-1, out=tmp)  # δ (1 − z)
+            torch.mul(n, n, out=da_n[t])
+            torch.addcmul(tmp, tmp, da_n[t], value=-1, out=da_n[t])  # δ (1 − z)(1 − n²) = ∂L/∂A_n
+            torch.mul(da_n[t], r, out=dg_n[t])  # ∂L/∂G_n
+            torch.mul(da_n[t], g_n[t], out=tmp).mul_(r)
+            torch.addcmul(tmp, tmp, r, value=-1, out=dg_r[t])  # ∂L/∂A_n G_n r (1 − r)
+            dh.mul_(z).addmm_(dgs[t], U)  # δ^{(t-1)} = δ z + U^T ∂L/∂G
+            next_grad(t - 1)
         need_x, need_h0, need_W, need_U, need_b, need_bhn = ctx.needs_input_grad[:6]
         DG2 = DG.view(T * B, 3 * H)  # (T·B, 3H)
-        dU = torch.mm(DG2.t(), H_prev.reshape(T * B, H)) if need_U else None
+        dU = torch.mm(DG2.t(), HS[:-1].reshape(T * B, H)) if need_U else None
         db_hn = DG2[:, H2:].sum(0) if need_bhn and ctx.has_bias[1] else None
-        # The input projection's gradient differs from ∂L/∂G only in the n block: ∂L/∂A_n = δ P1.
-        torch.mul(DH, P1, out=DG[..., H2:])
+        # The input projection's gradient differs from ∂L/∂G only in the n block.
+        DG[..., H2:] = DA_n
         dx, dW, db = input_and_weight_grads(DG, X, W, B, (need_x, need_W, need_b and ctx.has_bias[0]))
-        return dx, (dh_prev if need_h0 else None), dW, dU, db, db_hn, None, None
+        return dx, (dh if need_h0 else None), dW, dU, db, db_hn, None, None

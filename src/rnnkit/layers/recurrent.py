@@ -42,8 +42,10 @@ class Recurrent(nn.Module):
         nonlinearity: the Elman cell's g. Default "tanh".
         bias: learn biases. Default True.
         init: "uniform" or "orthogonal" (recurrent matrices). Default "uniform".
-        backend: "auto" (the fastest exact path), "autograd" (the readable cells), or a fast path
-            ("torch": torch's fused kernels where the math is identical). Default "auto".
+        backend: "auto" (the fastest exact path: "torch" where it exists, else "bptt"), "autograd"
+            (the readable cells stepped by autograd, the ground truth), "bptt" (hand-written BPTT,
+            every cell) or "torch" (torch's fused kernels; only where the math is identical: the
+            cudnn-form GRU, the LSTM, Elman tanh/relu). Default "auto".
 
     Inputs: x, state=None, lengths=None
         x: (B, T, I), batch first.
@@ -114,6 +116,20 @@ class Recurrent(nn.Module):
     @classmethod
     def from_config(cls, config: dict) -> Recurrent:
         return cls(**config)
+
+    @classmethod
+    def from_torch(cls, module: nn.RNNBase, backend: str = "auto") -> Recurrent:
+        """The layer computing exactly what an nn.GRU (-> variant "cudnn"), nn.LSTM or nn.RNN computes."""
+        from rnnkit.layers.interop import from_torch  # interop builds a Recurrent: import here, not above
+
+        return from_torch(module, backend)
+
+    def to_torch(self) -> nn.RNNBase:
+        """The nn.GRU / nn.LSTM / nn.RNN (batch_first=True) with this layer's weights; ValueError for the
+        formulations torch lacks (the lecture GRU, Elman sigmoid/identity)."""
+        from rnnkit.layers.interop import to_torch
+
+        return to_torch(self)
 
     @property
     def output_size(self) -> int:

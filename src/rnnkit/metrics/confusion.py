@@ -84,11 +84,20 @@ class ConfusionMatrix:
         return sum(scores) / len(scores) if scores else 0.0
 
     def to_text(self) -> str:
-        """The matrix as an aligned table, gold labels down, predicted labels across."""
+        """The matrix as an aligned table, gold labels down, predicted labels across.
+
+        Example:
+            >>> print(ConfusionMatrix(["a", "b"], ["a", "a"]).to_text())
+            gold\\pred     a     b
+            a             1     0
+            b             1     0
+        """
+        corner = "gold\\pred"
+        first = max(len(corner), *(len(label) for label in self.labels))
         width = max(5, *(len(label) for label in self.labels), *(len(str(c)) for row in self.counts for c in row))
-        lines = ["gold\\pred".ljust(width) + " " + " ".join(label.rjust(width) for label in self.labels)]
+        lines = [corner.ljust(first) + " " + " ".join(label.rjust(width) for label in self.labels)]
         for label, row in zip(self.labels, self.counts, strict=True):
-            lines.append(label.ljust(width) + " " + " ".join(str(c).rjust(width) for c in row))
+            lines.append(label.ljust(first) + " " + " ".join(str(c).rjust(width) for c in row))
         return "\n".join(lines)
 
     def plot(self, path: str | Path, title: str = "confusion matrix") -> None:

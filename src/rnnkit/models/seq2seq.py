@@ -175,10 +175,11 @@ class Seq2Seq(nn.Module):
         return memory, (*[part for layer in layers for part in layer], feed)
 
     # ----- decoder -----
-    def _advance(self, ids: torch.Tensor, state: tuple, memory: Memory):
-        """One decoder step before the output layer: (h̃^{(t)} (N, H), new state, α^{(t)} (N, S))."""
+    def _advance(self, embedded: torch.Tensor, state: tuple, memory: Memory):
+        """One decoder step from the embedded previous token (N, E), before the output layer:
+        (h̃^{(t)} (N, H), new state, α^{(t)} (N, S))."""
         per_layer = 2 if self.cell == "lstm" else 1
-        x = torch.cat([self.drop(self.tgt_embedding(ids)), state[-1]], dim=1)  # (N, E + H), input feeding
+        x = torch.cat([embedded, state[-1]], dim=1)  # (N, E + H), input feeding
         new_state = []
         for layer, cell in enumerate(self.cells):
             old = state[layer * per_layer : (layer + 1) * per_layer]
@@ -192,14 +193,15 @@ class Seq2Seq(nn.Module):
 
     def step(self, ids: torch.Tensor, state: tuple, memory: Memory):
         """One decoder step: logits (N, V) for the token after ``ids`` (N,), the new state, α (N, S)."""
-        feed, state, alpha = self._advance(ids, state, memory)
+        feed, state, alpha = self._advance(self.drop(self.tgt_embedding(ids)), state, memory)
         return self.output(self.drop(feed)), state, alpha
 
     def decode(self, tgt_in: torch.Tensor, state: tuple, memory: Memory):
         """Teacher forcing over all of ``tgt_in`` (B, T): logits (B, T, V) and the weights α (B, T, S)."""
         feeds, alphas = [], []
+        embedded = self.drop(self.tgt_embedding(tgt_in))  # (B, T, E), all steps at once
         for t in range(tgt_in.size(1)):
-            feed, state, alpha = self._advance(tgt_in[:, t], state, memory)
+            feed, state, alpha = self._advance(embedded[:, t], state, memory)
             feeds.append(feed)
             alphas.append(alpha)
         hidden = torch.stack(feeds, dim=1)  # (B, T, H)

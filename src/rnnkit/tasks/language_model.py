@@ -268,8 +268,9 @@ class LanguageModel:
     def evaluate(self, text: str) -> dict[str, float]:
         """Loss (nats per token), perplexity and bits per character of ``text`` (its first token is context).
 
-        The text is read as up to ``batch_size`` parallel streams (state carried within each), as in
-        validation; bits per character divide the total loss by the characters of the predicted tokens.
+        The text is read as parallel streams with the state carried within each, as in validation
+        (:func:`~rnnkit.tasks.lm_training.streams_for`); bits per character divide the total loss by the
+        characters of the predicted tokens.
         """
         self._fitted()
         tokens = text_data.tokenize(text, self.level)
@@ -279,7 +280,7 @@ class LanguageModel:
         if unknown:
             logger.warning("%d symbol type(s) not in the vocabulary are scored as <unk>", len(unknown))
         ids = torch.tensor(self.vocab_.encode(tokens), dtype=torch.long)  # (N,)
-        streams = streams_for(ids, self.batch_size, self.bptt)
+        streams = streams_for(ids, self.bptt)
         loss = stream_loss(self.model_, streams)
         predicted = tokens[1 : streams.num_tokens + 1]
         chars = len(text_data.detokenize(predicted, self.level))

@@ -183,7 +183,7 @@ class Tagger:
                 model.embedding.weight[found] = vectors[found]
         headline = "f1" if detect(encoder.tags.symbols) else "accuracy"
         if dev_set is not None:
-            check_known_tags(dev_set, encoder)
+            _warn_unknown_tags(dev_set, encoder)
             if config.monitor == "loss":
                 config = dataclasses.replace(config, monitor=headline, monitor_mode="max")
         task = TaggingTask(
@@ -272,13 +272,32 @@ class Tagger:
         return tagger
 
 
+def _unknown_tags(
+    sentences: Sequence[TaggedSentence], encoder: TaggingEncoder
+) -> list[tuple[TaggedSentence, str, int | None]]:
+    """(sentence, tag, line) of every gold tag the tagger never saw in training."""
+    found = []
+    for sentence in sentences:
+        lines = sentence.token_lines or [sentence.line] * len(sentence.tokens)
+        found += [(sentence, tag, line) for tag, line in zip(sentence.tags, lines, strict=True)
+                  if tag not in encoder.tags]
+    return found
+
+
 def check_known_tags(sentences: Sequence[TaggedSentence], encoder: TaggingEncoder) -> None:
     """DataError (file, line) for the first gold tag the tagger never saw in training."""
-    for sentence in sentences:
-        for tag, line in zip(sentence.tags, sentence.token_lines or [sentence.line] * len(sentence.tags),
-                             strict=True):
-            if tag not in encoder.tags:
-                raise DataError(
-                    sentence.path, f"tag {tag!r} was never seen in training (the model knows "
-                    f"{len(encoder.tags)} tags: {', '.join(encoder.tags.symbols[:20])})", line=line,
-                )
+    unknown = _unknown_tags(sentences, encoder)
+    if unknown:
+        sentence, tag, line = unknown[0]
+        raise DataError(sentence.path, f"tag {tag!r} was never seen in training (the model knows "
+                        f"{len(encoder.tags)} tags: {', '.join(encoder.tags.symbols[:20])})", line=line)
+
+
+def _warn_unknown_tags(dev: Sequence[TaggedSentence], encoder: TaggingEncoder) -> None:
+    """Dev tags unseen in training cannot be predicted: they count as errors in the dev scores (and their
+    sentences are left out of the dev loss). Say so once, with the first place, rather than stop training."""
+    unknown = _unknown_tags(dev, encoder)
+    if unknown:
+        sentence, tag, line = unknown[0]
+        logger.warning("%s:%s: tag %r was never seen in training; %d dev token(s) have such tags and count as "
+                       "errors", sentence.path, line, tag, len(unknown))

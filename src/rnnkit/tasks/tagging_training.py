@@ -106,6 +106,9 @@ class TaggingTask:
         self.word_dropout = word_dropout
         self.headline = headline
         self._eval: list[TaggingBatch] | None = None
+        # Dev predictions decoded while the engine computes the dev loss, so that evaluate() needs no
+        # second pass over the dev set (the engine calls loss on every eval batch, then evaluate).
+        self._dev_predictions: dict[int, list[int]] = {}
 
     def _build(self, group: Sequence[int]) -> TaggingBatch:
         return self.encoder.batch(
@@ -121,7 +124,10 @@ class TaggingTask:
             return []
         if self._eval is None:
             sentences, tags = self.dev
-            groups = length_buckets([len(s) for s in sentences], self.batch_size, 0, 0, shuffle=False)
+            # Sentences with a tag unseen in training have no loss; evaluate() still scores them.
+            known = [i for i, seq in enumerate(tags) if all(t in self.encoder.tags for t in seq)]
+            groups = length_buckets([len(sentences[i]) for i in known], self.batch_size, 0, 0, shuffle=False)
+            groups = [[known[g] for g in group] for group in groups]
             self._eval = [self.encoder.batch([sentences[i] for i in g], [tags[i] for i in g], g) for g in groups]
         return self._eval
 
@@ -131,6 +137,9 @@ class TaggingTask:
             drop = torch.rand(words.shape, device=words.device) < self.word_dropout
             words = words.masked_fill(drop & (words != 0), self.encoder.words.id(self.encoder.words.unk))
         logits = model(words, *batch.inputs()[1:])  # (B, T, K)
+        if not model.training and self.dev is not None:
+            for i, ids in zip(batch.indices, decode(model, logits, batch.lengths), strict=True):
+                self._dev_predictions[i] = ids
         return StepResult(tagging_loss(model, logits, batch), int(batch.lengths.sum()))
 
     def evaluate(self, model: nn.Module) -> dict[str, float]:
@@ -138,7 +147,10 @@ class TaggingTask:
         if self.dev is None:
             return {}
         sentences, gold = self.dev
-        predicted = [self.encoder.tags.decode(ids) for ids in predict_ids(model, self.encoder, sentences)]
+        found, self._dev_predictions = self._dev_predictions, {}
+        ids = [found[i] for i in range(len(sentences))] if len(found) == len(sentences) else \
+            predict_ids(model, self.encoder, sentences)
+        predicted = [self.encoder.tags.decode(row) for row in ids]
         metrics = {"accuracy": token_accuracy(gold, predicted)}
         if self.headline == "f1":
             metrics["f1"] = span_scores(gold, predicted).f1

@@ -1,9 +1,8 @@
 """``Translator``: sklearn-style neural machine translation with an RNN encoder–decoder.
 
-    >>> from rnnkit.tasks.translation import Translator, TranslatorSettings   # doctest: +SKIP
-    >>> t = Translator(TranslatorSettings(attention="additive")).fit(train_pairs, dev_pairs, "runs/de-en")
-    >>> t.translate(["ein hund rennt ."], beam=5)
-    ['a dog runs .']
+    from rnnkit.tasks.translation import Translator, TranslatorSettings
+    t = Translator(TranslatorSettings(attention="additive")).fit(train_pairs, dev_pairs, "runs/de-en")
+    t.translate(["ein hund rennt ."], beam=5)     # ['a dog runs .']
 
 ``fit`` trains tokenisers (sentencepiece for bpe/unigram), vocabularies and the model (through the engine:
 one training loop for every task), and saves everything a translation needs in the checkpoint
@@ -31,7 +30,9 @@ from rnnkit.engine import TrainConfig, Trainer, load_model, read_meta, resolve_d
 from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
 from rnnkit.models.attention import make_attention
 from rnnkit.models.seq2seq import Seq2Seq
-from rnnkit.tasks.translation_training import TASK, TranslationTask, TranslatorSettings
+from rnnkit.tasks.translation_training import TASK, TranslationTask, TranslatorSettings, corpus_bleu
+
+__all__ = ["Translator", "TranslatorSettings"]
 
 log = logging.getLogger(__name__)
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -190,6 +191,8 @@ class Translator:
         batch_size: int | None = None,
     ) -> list[list[Hypothesis]]:
         """The ``n_best`` hypotheses of each source, best first, in input order."""
+        if not 1 <= n_best <= beam:
+            raise ConfigError(f"need 1 <= n-best <= beam, got n-best {n_best} and beam {beam}")
         s = self.settings
         batch_size = batch_size or max(1, s.batch_size // max(1, beam // 2))
         device = next(model.parameters()).device
@@ -222,8 +225,6 @@ class Translator:
         """Yield (line number, its ``n_best`` (translation, score) pairs) per input line, ``chunk`` lines at a
         time, so output can start before the input ends. An empty line gives [("", 0.0)]."""
         self._fitted()
-        if not 1 <= n_best <= beam:
-            raise ConfigError(f"need 1 <= n-best <= beam, got n-best {n_best} and beam {beam}")
         buffer: list[tuple[int, str]] = []
         lines = iter(lines)
         while True:
@@ -266,9 +267,9 @@ class Translator:
         started = time.perf_counter()
         hypotheses = self.translate(sources, beam=beam)
         seconds = time.perf_counter() - started
-        bleu = sacrebleu.corpus_bleu(hypotheses, [list(references)], tokenize=self.settings.bleu_tokenize)
+        bleu = corpus_bleu(hypotheses, references, self.settings.bleu_tokenize)
         chrf = sacrebleu.corpus_chrf(hypotheses, [list(references)])
-        return {"bleu": bleu.score, "chrf": chrf.score, "sentences": len(sources),
+        return {"bleu": bleu, "chrf": chrf.score, "sentences": len(sources),
                 "sentences_per_s": len(sources) / max(seconds, 1e-9)}
 
     def score(self, sources: Sequence[str], references: Sequence[str], beam: int = 5) -> float:

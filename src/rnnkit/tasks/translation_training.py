@@ -177,9 +177,8 @@ class TranslationTask:
         else:
             logits = model(src, src_lengths, tgt_in)  # (B, T, V)
         smoothing = self.settings.label_smoothing if model.training else 0.0
-        loss = F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=0, label_smoothing=smoothing
-        )
+        flat_logits, flat_targets = logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1)  # (B·T, V), (B·T,)
+        loss = F.cross_entropy(flat_logits, flat_targets, ignore_index=0, label_smoothing=smoothing)
         metrics = {"sample_probability": probability} if self.schedule else {}
         return StepResult(loss, int((tgt_out != 0).sum()), None, metrics)
 
@@ -189,6 +188,12 @@ class TranslationTask:
             return {}
         n = min(self.settings.eval_sentences, len(self.dev[0]))
         hypotheses = self.translate(model, self.dev[0][:n])
-        bleu = sacrebleu.corpus_bleu(hypotheses, [self.dev_references[:n]], tokenize=self.settings.bleu_tokenize)
-        return {"bleu": bleu.score}
+        return {"bleu": corpus_bleu(hypotheses, self.dev_references[:n], self.settings.bleu_tokenize)}
+
+
+def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str], tokenize: str) -> float:
+    """sacreBLEU's corpus BLEU. With ``tokenize="none"`` the text is declared pre-tokenised, so sacreBLEU's
+    warning about tokenised periods is switched off (``force``)."""
+    return sacrebleu.corpus_bleu(list(hypotheses), [list(references)], tokenize=tokenize,
+                                 force=tokenize == "none").score
 

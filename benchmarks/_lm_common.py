@@ -1,0 +1,142 @@
+"""Shared parts of the language-model benchmarks: a bare nn.LSTM char-rnn loop and an rnnkit run.
+
+The bare loop is what one would write by hand (pytorch/examples' word_language_model, Karpathy's
+char-rnn): embedding → nn.LSTM → dropout → linear, Adam, gradient clipping, truncated BPTT over B
+parallel streams, a validation pass at every epoch end. rnnkit runs the same model size through
+``LanguageModel.fit`` (the engine). Both are timed with the same budget and measured the same way:
+throughput as the median over windows of ``WINDOW`` steps, validation loss by the same function on the
+same held-out streams at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections import Counter
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnkit.data.streams import TokenStreams
+from rnnkit.tasks.language_model import LanguageModel
+from rnnkit.tasks.lm_training import stream_loss, streams_for
+
+WINDOW = 50  # steps per throughput window
+
+
+def shared_data() -> Path:
+    return Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: int, embedding: int,
+                        bptt: int, batch_size: int, dropout: float, lr: float) -> None:
+    parser.add_argument("--budget", type=float, default=600, help="seconds of training per model (default 600)")
+    parser.add_argument("--hidden", type=int, default=hidden, help=f"LSTM hidden size (default {hidden})")
+    parser.add_argument("--layers", type=int, default=layers, help=f"LSTM layers (default {layers})")
+    parser.add_argument("--embedding", type=int, default=embedding, help=f"embedding size (default {embedding})")
+    parser.add_argument("--bptt", type=int, default=bptt, help=f"BPTT window (default {bptt})")
+    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"streams (default {batch_size})")
+    parser.add_argument("--dropout", type=float, default=dropout, help=f"dropout (default {dropout})")
+    parser.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr})")
+    parser.add_argument("--clip", type=float, default=5.0, help="gradient-norm clipping (default 5)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--only", choices=("both", "rnnkit", "bare"), default="both",
+                        help="run one side only (default both; ratios need both)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
+
+
+class BareCharRNN(nn.Module):
+    """Embedding → nn.LSTM → dropout → linear: the hand-written baseline."""
+
+    def __init__(self, vocab: int, embedding: int, hidden: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, embedding)
+        self.lstm = nn.LSTM(embedding, hidden, layers, dropout=dropout if layers > 1 else 0.0, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden, vocab)
+
+    def forward(self, ids, state=None):
+        h, state = self.lstm(self.drop(self.embedding(ids)), state)  # (B, T, H)
+        return self.output(self.drop(h)), state  # (B, T, V)
+
+
+def train_bare(train_ids: torch.Tensor, valid: TokenStreams, vocab_size: int, args) -> dict:
+    """The bare loop for ``args.budget`` seconds; returns the model and its figures."""
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)
+    model = BareCharRNN(vocab_size, args.embedding, args.hidden, args.layers, args.dropout).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    B, T = args.batch_size, args.bptt
+    n = (train_ids.numel() - 1) // B
+    inputs = train_ids[: B * n].view(B, n).to(device)  # (B, n)
+    targets = train_ids[1 : B * n + 1].view(B, n).to(device)  # (B, n)
+    rates, steps, tokens, window_tokens, best = [], 0, 0, 0, float("inf")
+    start = window_start = time.perf_counter()
+    done = False
+    while not done:
+        state = None
+        for i in range(0, n, T):
+            if time.perf_counter() - start >= args.budget:
+                done = True
+                break
+            model.train()
+            x, y = inputs[:, i : i + T], targets[:, i : i + T]
+            logits, state = model(x, state)
+            loss = F.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            optimizer.step()
+            state = tuple(s.detach() for s in state)
+            loss.item()  # a real loop reads its loss (and the engine does too)
+            steps += 1
+            tokens += y.numel()
+            window_tokens += y.numel()
+            if steps % WINDOW == 0:
+                now = time.perf_counter()
+                rates.append(window_tokens / (now - window_start))
+                window_start, window_tokens = now, 0
+        if not done:  # the epoch-end validation any loop does (the engine does it too)
+            best = min(best, stream_loss(model, valid))
+    best = min(best, stream_loss(model, valid))
+    return {"model": model, "steps": steps, "tokens": tokens, "best": best,
+            "tokens_per_s": statistics.median(rates or [0.0])}
+
+
+def train_rnnkit(train_text: str, valid_text: str, level: str, args, out_dir: Path, **settings) -> dict:
+    """rnnkit's LanguageModel with the same sizes, budget and optimiser settings."""
+    config = {"lr": args.lr, "clip_norm": args.clip, "time_budget": args.budget, "epochs": 10**6,
+              "eval_every": None, "log_every": WINDOW, "progress": "off", "device": args.device,
+              "seed": args.seed, "restore_best": False}
+    lm = LanguageModel(level=level, cell="lstm", hidden_size=args.hidden, num_layers=args.layers,
+                       embedding_size=args.embedding, dropout=args.dropout, bptt=args.bptt,
+                       batch_size=args.batch_size, train_config=config, out_dir=out_dir, **settings)
+    lm.fit(train_text, valid_text)
+    records = [r for r in lm.result_.history if r["kind"] == "train"]
+    return {"lm": lm, "steps": lm.result_.steps, "best": lm.result_.best_metric,
+            "tokens_per_s": statistics.median(r["items_per_s"] for r in records)}
+
+
+def validation_loss(model: nn.Module, valid: TokenStreams, device: str) -> float:
+    model.to(device)
+    return stream_loss(model, valid)
+
+
+def repeated_ngram_rate(text: str, n: int = 4) -> float:
+    """Share of the word n-grams of ``text`` that occur more than once in it (degenerate loops score high)."""
+    words = text.split()
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    if not grams:
+        return 0.0
+    counts = Counter(grams)
+    return sum(1 for g in grams if counts[g] > 1) / len(grams)
+
+
+__all__ = ["BareCharRNN", "repeated_ngram_rate", "shared_data", "streams_for", "train_bare", "train_rnnkit",
+           "validation_loss"]

@@ -1,0 +1,207 @@
+"""Sentence classification (SST-2, IMDB; test accuracy): rnnkit's read-outs against a bare loop.
+
+Systems, each trained for the same ``--budget`` seconds of wall-clock time (validation included), with
+early stopping on dev accuracy every ``--eval-every`` steps, then scored on test:
+
+    rnnkit-final      rnnkit's Classifier, Bi-LSTM read out by its two final states (the lecture's)
+    rnnkit-mean / rnnkit-max / rnnkit-attention   the same with a pooling read-out
+    bare              a bare PyTorch Bi-LSTM on the two final states (below: packed sequences, shuffled
+                      batches without length bucketing, the same sizes and optimiser)
+
+IMDB has no dev split: the last 2,500 of the 25,000 training reviews (after a seeded shuffle) are held
+out, leaving 22,500 to train on; reviews are cut at ``--max-length`` tokens. Run under the shared lock:
+
+    flock /tmp/rnnkit-bench.lock python benchmarks/classification.py --dataset sst2 --budget 300
+    python benchmarks/classification.py --dataset imdb --systems rnnkit-final,bare --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from _record import command_line, record
+from _workers import pct, run_systems, write_result
+from rnnkit.data.labelled_text import read_labelled
+from rnnkit.engine import TrainConfig
+from rnnkit.tasks.classification import Classifier
+
+SHARED = Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
+EMBEDDING, HIDDEN, DROPOUT = 300, 150, 0.5
+
+
+def load(args: argparse.Namespace):
+    def read(path, **kw):
+        return [(e.tokens[: args.max_length], e.label) for e in read_labelled(path, **kw)]
+
+    if args.dataset == "sst2":
+        folder = Path(args.data) / "sst2"
+        train, dev, test = (read(folder / f"stsa.binary.{s}") for s in ("train", "dev", "test"))
+    else:
+        folder = Path(args.data) / "imdb"
+        train, test = (read(folder / f"{s}.jsonl", tokenizer="words", lowercase=True) for s in ("train", "test"))
+        random.Random(0).shuffle(train)
+        train, dev = train[:-2500], train[-2500:]
+    return train[: args.limit_train] if args.limit_train else train, dev, test
+
+
+# ----- rnnkit -----
+
+
+def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
+    config = TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
+                         device=args.device, progress="off", seed=args.seed, log_every=10**6)
+    classifier = Classifier(embedding_dim=EMBEDDING, hidden_size=HIDDEN, dropout=DROPOUT,
+                            pooling=system.removeprefix("rnnkit-"), batch_size=args.batch_size, train_config=config)
+    with tempfile.TemporaryDirectory() as out:
+        classifier.out_dir = out
+        start = time.perf_counter()
+        classifier.fit(train, dev)
+        seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    accuracy = classifier.score(test)
+    return {"dev": classifier.result_.best_metric, "test": accuracy, "steps": classifier.result_.steps,
+            "train_sps": classifier.result_.steps * args.batch_size / seconds,
+            "test_sps": len(test) / (time.perf_counter() - start),
+            "epochs": classifier.result_.steps * args.batch_size / len(train)}
+
+
+# ----- the bare loop (what a user writes in an afternoon) -----
+
+
+class BareClassifier(nn.Module):
+    def __init__(self, n_words: int, n_classes: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(n_words, EMBEDDING, padding_idx=0)
+        self.lstm = nn.LSTM(EMBEDDING, HIDDEN, batch_first=True, bidirectional=True)
+        self.drop = nn.Dropout(DROPOUT)
+        self.out = nn.Linear(2 * HIDDEN, n_classes)
+
+    def forward(self, ids, lengths):
+        packed = pack_padded_sequence(self.drop(self.embedding(ids)), lengths.cpu(), batch_first=True,
+                                      enforce_sorted=False)
+        _, (h, _) = self.lstm(packed)  # h: (2, B, H)
+        return self.out(self.drop(torch.cat([h[0], h[1]], dim=1)))
+
+
+def bare_batch(batch, words, device):
+    ids = torch.zeros(len(batch), max(len(t) for t, _ in batch), dtype=torch.long)
+    for i, (tokens, _) in enumerate(batch):
+        ids[i, : len(tokens)] = torch.tensor([words.get(w, 1) for w in tokens])
+    return ids.to(device), torch.tensor([len(t) for t, _ in batch])
+
+
+def bare_accuracy(model, data, words, labels, device) -> float:
+    model.eval()
+    right = 0
+    with torch.no_grad():
+        for i in range(0, len(data), 64):
+            ids, lengths = bare_batch(data[i : i + 64], words, device)
+            predicted = model(ids, lengths).argmax(1).tolist()
+            right += sum(p == labels[y] for p, (_, y) in zip(predicted, data[i : i + 64], strict=True))
+    model.train()
+    return right / len(data)
+
+
+def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    words = {w: i + 2 for i, w in enumerate(sorted({w for t, _ in train for w in t}))}
+    labels = {y: i for i, y in enumerate(sorted({y for _, y in train}))}
+    model = BareClassifier(len(words) + 2, len(labels)).to(args.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    best, best_state, steps, start = -1.0, None, 0, time.perf_counter()
+    while time.perf_counter() - start < args.budget:
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        for i in range(0, len(order), args.batch_size):
+            batch = [train[k] for k in order[i : i + args.batch_size]]
+            ids, lengths = bare_batch(batch, words, args.device)
+            gold = torch.tensor([labels[y] for _, y in batch], device=args.device)
+            loss = nn.functional.cross_entropy(model(ids, lengths), gold)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            steps += 1
+            over = time.perf_counter() - start >= args.budget
+            if steps % args.eval_every == 0 or over:
+                score = bare_accuracy(model, dev, words, labels, args.device)
+                if score > best:
+                    best, best_state = score, copy.deepcopy(model.state_dict())
+            if over:
+                break
+    seconds = time.perf_counter() - start
+    model.load_state_dict(best_state)
+    start = time.perf_counter()
+    accuracy = bare_accuracy(model, test, words, labels, args.device)
+    return {"dev": best, "test": accuracy, "steps": steps, "train_sps": steps * args.batch_size / seconds,
+            "test_sps": len(test) / (time.perf_counter() - start), "epochs": steps * args.batch_size / len(train)}
+
+
+# ----- driver -----
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", choices=("sst2", "imdb"), default="sst2", help="default sst2")
+    parser.add_argument("--systems", default="rnnkit-final,rnnkit-mean,rnnkit-max,rnnkit-attention,bare",
+                        help="comma-separated (default: all four read-outs and bare)")
+    parser.add_argument("--budget", type=float, default=300.0, help="training seconds per system (default 300)")
+    parser.add_argument("--eval-every", type=int, default=100, help="validate every N steps (default 100)")
+    parser.add_argument("--batch-size", type=int, default=32, help="texts per batch (default 32)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, all systems (default 1e-3)")
+    parser.add_argument("--max-length", type=int, default=400, help="keep the first N tokens (default 400)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per system (default 2)")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the systems at once, each pinned to its own 2 cores (needs 2 cores a system)")
+    parser.add_argument("--cores-per-worker", type=int, default=2,
+                        help="with --parallel: CPU cores pinned to each system (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--limit-train", type=int, default=None, help="use the first N training texts")
+    parser.add_argument("--data", default=str(SHARED), help="the shared data folder")
+    parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.worker:
+        train, dev, test = load(args)
+        runner = run_bare if args.worker == "bare" else lambda *a: run_rnnkit(args.worker, *a)
+        write_result(args.result, runner(args, train, dev, test))
+        return
+    results = run_systems(__file__, args.systems.split(","), [a for a in sys.argv[1:] if a != "--parallel"],
+                          args.parallel, args.cores_per_worker)
+    bare = results.get("bare")
+    rows = ["| system | dev accuracy | test accuracy | Δ test vs bare | steps (epochs) | train texts/s | "
+            "test texts/s | cores |", "|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        delta = f"{100 * (r['test'] - bare['test']):+.2f}" if bare else "–"
+        rows.append(f"| {name} | {pct(r['dev'])} | {pct(r['test'])} | {delta} | {r['steps']} ({r['epochs']:.1f}) | "
+                    f"{r['train_sps']:.0f} | {r['test_sps']:.0f} | {r['cores']} |")
+    body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
+            f"included) per system on {args.device}, {args.threads} torch threads each, batch {args.batch_size}, "
+            f"Adam lr {args.lr}, embeddings {EMBEDDING}, hidden {HIDDEN} per direction, texts cut at "
+            f"{args.max_length} tokens, "
+            f"{'systems run at once, each pinned to its own cores' if args.parallel else 'systems one after another'}"
+            f". Test scores use the best dev checkpoint. No pretrained embeddings.\n\n" + "\n".join(rows))
+    title = f"Classification: {args.dataset} (accuracy), {args.budget / 60:.1f} min per system"
+    if args.dry_run:
+        print(f"## {title}\n\n{body}")
+    else:
+        record(title, command_line(), body)
+
+
+if __name__ == "__main__":
+    main()

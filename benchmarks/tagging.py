@@ -1,0 +1,240 @@
+"""POS tagging (UD English EWT, UPOS accuracy) and NER (CoNLL-2003, span F1): rnnkit against a bare loop.
+
+Systems, each trained for the same ``--budget`` seconds of wall-clock time (validation included), with
+early stopping on dev every ``--eval-every`` steps, then scored on test:
+
+    rnnkit          rnnkit's Tagger: word + character Bi-LSTM, softmax head
+    rnnkit-crf      the same with a CRF head (Viterbi decoding)
+    rnnkit-nochars  CRF head, no character Bi-RNN (the "with vs without character features" row)
+    bare            a bare PyTorch word + char BiLSTM with softmax (below: nn.LSTM over packed sequences,
+                    every token's characters encoded, shuffled batches, the same sizes and optimiser)
+
+Speed: training sentences/s (incl. validation) and tagging sentences/s on the test set. No pretrained
+embeddings anywhere. Run under the shared lock, e.g.:
+
+    flock /tmp/rnnkit-bench.lock python benchmarks/tagging.py --dataset ud_ewt --budget 300
+    python benchmarks/tagging.py --dataset conll2003 --systems rnnkit,rnnkit-crf,rnnkit-nochars,bare --parallel
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from _record import command_line, record
+from _workers import pct, run_systems, write_result
+from rnnkit.data.conll_reader import read_conll
+from rnnkit.data.conllu_reader import read_conllu
+from rnnkit.engine import TrainConfig
+from rnnkit.metrics.tagging import span_scores, token_accuracy
+from rnnkit.tasks.tagging import Tagger
+
+SHARED = Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
+DATASETS = {
+    "ud_ewt": ("ud_english_ewt", ("en_ewt-ud-train.conllu", "en_ewt-ud-dev.conllu", "en_ewt-ud-test.conllu")),
+    "conll2003": ("conll2003", ("train.txt", "valid.txt", "test.txt")),
+}
+RNNKIT = {"rnnkit": ("softmax", 30), "rnnkit-crf": ("crf", 30), "rnnkit-nochars": ("crf", 0)}
+WORD, CHAR_DIM, CHAR_HIDDEN, HIDDEN, DROPOUT = 100, 30, 50, 200, 0.33
+
+
+def load(args: argparse.Namespace):
+    folder, names = DATASETS[args.dataset]
+    paths = [Path(args.data) / folder / name for name in names]
+    reader = (lambda p: read_conllu(p, "upos")) if args.dataset == "ud_ewt" else (lambda p: read_conll(p, "ner"))
+    train, dev, test = ([(s.tokens, s.tags) for s in reader(p)] for p in paths)
+    return train[: args.limit_train] if args.limit_train else train, dev, test
+
+
+def headline(args: argparse.Namespace, gold, predicted) -> float:
+    return token_accuracy(gold, predicted) if args.dataset == "ud_ewt" else span_scores(gold, predicted).f1
+
+
+# ----- rnnkit -----
+
+
+def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
+    head, char_dim = RNNKIT[system]
+    config = TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
+                         device=args.device, progress="off", seed=args.seed, log_every=10**6)
+    tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=HIDDEN, dropout=DROPOUT,
+                    head=head, batch_size=args.batch_size, train_config=config)
+    with tempfile.TemporaryDirectory() as out:
+        tagger.out_dir = out
+        start = time.perf_counter()
+        tagger.fit(train, dev)
+        seconds = time.perf_counter() - start
+    tokens = [t for t, _ in test]
+    start = time.perf_counter()
+    predicted = tagger.predict(tokens)
+    tag_seconds = time.perf_counter() - start
+    return {"dev": tagger.result_.best_metric, "test": headline(args, [g for _, g in test], predicted),
+            "steps": tagger.result_.steps, "train_sps": tagger.result_.steps * args.batch_size / seconds,
+            "tag_sps": len(tokens) / tag_seconds, "epochs": tagger.result_.steps * args.batch_size / len(train)}
+
+
+# ----- the bare loop (what a user writes in an afternoon) -----
+
+
+class BareTagger(nn.Module):
+    def __init__(self, n_words: int, n_chars: int, n_tags: int) -> None:
+        super().__init__()
+        self.words = nn.Embedding(n_words, WORD, padding_idx=0)
+        self.chars = nn.Embedding(n_chars, CHAR_DIM, padding_idx=0)
+        self.char_lstm = nn.LSTM(CHAR_DIM, CHAR_HIDDEN, batch_first=True, bidirectional=True)
+        self.lstm = nn.LSTM(WORD + 2 * CHAR_HIDDEN, HIDDEN, batch_first=True, bidirectional=True)
+        self.drop = nn.Dropout(DROPOUT)
+        self.out = nn.Linear(2 * HIDDEN, n_tags)
+
+    def forward(self, words, chars, lengths):
+        B, T, C = chars.shape
+        flat = chars.view(B * T, C)  # (B·T, C)
+        char_lengths = (flat != 0).sum(1)
+        real = char_lengths > 0
+        packed = pack_padded_sequence(self.chars(flat[real]), char_lengths[real].cpu(), batch_first=True,
+                                      enforce_sorted=False)
+        _, (h, _) = self.char_lstm(packed)
+        spelled = torch.zeros(B * T, 2 * CHAR_HIDDEN, device=words.device)
+        spelled[real] = torch.cat([h[0], h[1]], dim=1)
+        x = self.drop(torch.cat([self.words(words), spelled.view(B, T, -1)], dim=2))  # (B, T, E + 2·Hc)
+        out, _ = self.lstm(pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False))
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, 2H)
+        return self.out(self.drop(out))
+
+
+def bare_batch(batch, words, chars, tags, device):
+    T, C = max(len(s) for s, _ in batch), max(len(w) for s, _ in batch for w in s)
+    w = torch.zeros(len(batch), T, dtype=torch.long)
+    c = torch.zeros(len(batch), T, C, dtype=torch.long)
+    y = torch.zeros(len(batch), T, dtype=torch.long)
+    for i, (sentence, gold) in enumerate(batch):
+        w[i, : len(sentence)] = torch.tensor([words.get(x, 1) for x in sentence])
+        y[i, : len(sentence)] = torch.tensor([tags.get(t, 0) for t in gold])
+        for j, x in enumerate(sentence):
+            c[i, j, : len(x)] = torch.tensor([chars.get(ch, 1) for ch in x])
+    lengths = torch.tensor([len(s) for s, _ in batch])
+    return w.to(device), c.to(device), lengths, y.to(device)
+
+
+def bare_predict(model, data, words, chars, tag_list, device):
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(data), 64):
+            w, c, lengths, _ = bare_batch(data[i : i + 64], words, chars, {}, device)
+            best = model(w, c, lengths).argmax(2).tolist()
+            out += [[tag_list[k] for k in row[:n]] for row, n in zip(best, lengths.tolist(), strict=True)]
+    model.train()
+    return out
+
+
+def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    words = {w: i + 2 for i, w in enumerate(sorted({w for s, _ in train for w in s}))}
+    chars = {c: i + 2 for i, c in enumerate(sorted({c for s, _ in train for w in s for c in w}))}
+    tag_list = sorted({t for _, g in train for t in g})
+    tags = {t: i for i, t in enumerate(tag_list)}
+    model = BareTagger(len(words) + 2, len(chars) + 2, len(tags)).to(args.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    loss_fn = nn.CrossEntropyLoss(reduction="none")
+    best, best_state, steps, start = -1.0, None, 0, time.perf_counter()
+    while time.perf_counter() - start < args.budget:
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        for i in range(0, len(order), args.batch_size):
+            w, c, lengths, y = bare_batch([train[k] for k in order[i : i + args.batch_size]], words, chars, tags,
+                                          args.device)
+            mask = (torch.arange(w.size(1)) < lengths[:, None]).to(args.device)
+            loss = (loss_fn(model(w, c, lengths).transpose(1, 2), y) * mask).sum() / mask.sum()
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            steps += 1
+            over = time.perf_counter() - start >= args.budget
+            if steps % args.eval_every == 0 or over:
+                score = headline(args, [g for _, g in dev], bare_predict(model, dev, words, chars, tag_list,
+                                                                         args.device))
+                if score > best:
+                    best, best_state = score, copy.deepcopy(model.state_dict())
+            if over:
+                break
+    seconds = time.perf_counter() - start
+    model.load_state_dict(best_state)
+    start = time.perf_counter()
+    predicted = bare_predict(model, test, words, chars, tag_list, args.device)
+    tag_seconds = time.perf_counter() - start
+    return {"dev": best, "test": headline(args, [g for _, g in test], predicted), "steps": steps,
+            "train_sps": steps * args.batch_size / seconds, "tag_sps": len(test) / tag_seconds,
+            "epochs": steps * args.batch_size / len(train)}
+
+
+# ----- driver -----
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="ud_ewt", help="default ud_ewt")
+    parser.add_argument("--systems", default=None, help="comma-separated (default: rnnkit,bare for ud_ewt; "
+                        "rnnkit,rnnkit-crf,rnnkit-nochars,bare for conll2003)")
+    parser.add_argument("--budget", type=float, default=300.0, help="training seconds per system (default 300)")
+    parser.add_argument("--eval-every", type=int, default=200, help="validate every N steps (default 200)")
+    parser.add_argument("--batch-size", type=int, default=32, help="sentences per batch (default 32)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, all systems (default 2e-3)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per system (default 2)")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the systems at once, each pinned to its own 2 cores (needs 2 cores a system)")
+    parser.add_argument("--cores-per-worker", type=int, default=2,
+                        help="with --parallel: CPU cores pinned to each system (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--limit-train", type=int, default=None, help="use the first N training sentences")
+    parser.add_argument("--data", default=str(SHARED), help="the shared data folder")
+    parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.worker:
+        train, dev, test = load(args)
+        result = run_bare(args, train, dev, test) if args.worker == "bare" else run_rnnkit(args.worker, args,
+                                                                                             train, dev, test)
+        write_result(args.result, result)
+        return
+    default = "rnnkit,bare" if args.dataset == "ud_ewt" else "rnnkit,rnnkit-crf,rnnkit-nochars,bare"
+    systems = (args.systems or default).split(",")
+    argv = [a for a in sys.argv[1:] if a != "--parallel"]
+    results = run_systems(__file__, systems, argv, args.parallel, args.cores_per_worker)
+    metric = "UPOS accuracy" if args.dataset == "ud_ewt" else "span F1"
+    bare = results.get("bare")
+    rows = [f"| system | dev {metric} | test {metric} | Δ test vs bare | steps (epochs) | train sent/s | "
+            "tag sent/s | tag speed vs bare | cores |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        delta = f"{100 * (r['test'] - bare['test']):+.2f}" if bare else "–"
+        speed = f"{r['tag_sps'] / bare['tag_sps']:.2f}×" if bare else "–"
+        rows.append(f"| {name} | {pct(r['dev'])} | {pct(r['test'])} | {delta} | {r['steps']} ({r['epochs']:.1f}) | "
+                    f"{r['train_sps']:.0f} | {r['tag_sps']:.0f} | {speed} | {r['cores']} |")
+    body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
+            f"included) per system, {args.threads} torch threads each, batch {args.batch_size}, Adam lr {args.lr}, "
+            f"{'systems run at once, each pinned to its own cores' if args.parallel else 'systems one after another'}"
+            f". Test scores use the best dev checkpoint. No pretrained embeddings.\n\n" + "\n".join(rows))
+    title = f"Tagging: {args.dataset} ({metric}), {args.budget / 60:.1f} min per system"
+    if args.dry_run:
+        print(f"## {title}\n\n{body}")
+    else:
+        record(title, command_line(), body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The recurrent language model: shapes, carried state, weight tying, config round trip."""
+
+import pytest
+import torch
+
+from rnnkit.models.language_model import RNNLanguageModel
+
+
+@pytest.mark.parametrize(("cell", "variant"), [("elman", "lecture"), ("gru", "lecture"), ("gru", "cudnn"),
+                                               ("lstm", "lecture")])
+def test_shapes_and_carried_state_equal_one_long_pass(cell, variant):
+    torch.manual_seed(0)
+    model = RNNLanguageModel(vocab_size=11, embedding_size=6, hidden_size=8, num_layers=2, cell=cell,
+                             variant=variant, dropout=0.3).eval()
+    ids = torch.randint(0, 11, (3, 9))
+    logits, state = model(ids)
+    assert logits.shape == (3, 9, 11)
+    h = state[0] if cell == "lstm" else state
+    assert h.shape == (2, 3, 8)
+    # Two windows with the state carried give exactly the logits of one pass (truncated BPTT's premise).
+    first, mid = model(ids[:, :4])
+    second, _ = model(ids[:, 4:], mid)
+    torch.testing.assert_close(torch.cat([first, second], dim=1), logits)
+
+
+def test_logits_are_not_normalised():
+    model = RNNLanguageModel(vocab_size=7, embedding_size=4, hidden_size=4, num_layers=1)
+    logits, _ = model(torch.zeros(2, 3, dtype=torch.long))
+    assert not torch.allclose(logits.exp().sum(-1), torch.ones(2, 3))
+
+
+def test_weight_tying_shares_one_matrix_and_needs_equal_sizes():
+    model = RNNLanguageModel(vocab_size=9, embedding_size=5, hidden_size=5, num_layers=1, tie_weights=True)
+    assert model.output.weight is model.embedding.weight
+    assert sum(p.numel() for p in model.parameters()) < sum(
+        p.numel() for p in RNNLanguageModel(9, 5, 5, 1).parameters())
+    with pytest.raises(ValueError, match="embedding_size == hidden_size"):
+        RNNLanguageModel(vocab_size=9, embedding_size=4, hidden_size=5, tie_weights=True)
+
+
+def test_config_round_trip_and_argument_checks():
+    model = RNNLanguageModel(vocab_size=13, embedding_size=3, hidden_size=4, num_layers=2, cell="gru",
+                             variant="cudnn", dropout=0.1)
+    clone = RNNLanguageModel.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    assert model.state_dict().keys() == clone.state_dict().keys()
+    with pytest.raises(ValueError, match="hidden_size"):
+        RNNLanguageModel(vocab_size=5, hidden_size=0)
+    with pytest.raises(ValueError, match=r"\(B, T\)"):
+        model(torch.zeros(4, dtype=torch.long))
