@@ -37,7 +37,7 @@ from rnnkit.engine import TrainConfig
 from rnnkit.tasks.classification import Classifier
 
 SHARED = Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
-EMBEDDING, HIDDEN, DROPOUT = 300, 150, 0.5
+DROPOUT = 0.5
 
 
 def load(args: argparse.Namespace):
@@ -61,7 +61,7 @@ def load(args: argparse.Namespace):
 def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     config = TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
                          device=args.device, progress="off", seed=args.seed, log_every=10**6)
-    classifier = Classifier(embedding_dim=EMBEDDING, hidden_size=HIDDEN, dropout=DROPOUT,
+    classifier = Classifier(embedding_dim=args.embedding_dim, hidden_size=args.hidden, dropout=DROPOUT,
                             pooling=system.removeprefix("rnnkit-"), batch_size=args.batch_size, train_config=config)
     with tempfile.TemporaryDirectory() as out:
         classifier.out_dir = out
@@ -80,12 +80,12 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
 
 
 class BareClassifier(nn.Module):
-    def __init__(self, n_words: int, n_classes: int) -> None:
+    def __init__(self, n_words: int, n_classes: int, embedding: int, hidden: int) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(n_words, EMBEDDING, padding_idx=0)
-        self.lstm = nn.LSTM(EMBEDDING, HIDDEN, batch_first=True, bidirectional=True)
+        self.embedding = nn.Embedding(n_words, embedding, padding_idx=0)
+        self.lstm = nn.LSTM(embedding, hidden, batch_first=True, bidirectional=True)
         self.drop = nn.Dropout(DROPOUT)
-        self.out = nn.Linear(2 * HIDDEN, n_classes)
+        self.out = nn.Linear(2 * hidden, n_classes)
 
     def forward(self, ids, lengths):
         packed = pack_padded_sequence(self.drop(self.embedding(ids)), lengths.cpu(), batch_first=True,
@@ -118,7 +118,7 @@ def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
     rng = random.Random(args.seed)
     words = {w: i + 2 for i, w in enumerate(sorted({w for t, _ in train for w in t}))}
     labels = {y: i for i, y in enumerate(sorted({y for _, y in train}))}
-    model = BareClassifier(len(words) + 2, len(labels)).to(args.device)
+    model = BareClassifier(len(words) + 2, len(labels), args.embedding_dim, args.hidden).to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     best, best_state, steps, start = -1.0, None, 0, time.perf_counter()
     while time.perf_counter() - start < args.budget:
@@ -161,6 +161,8 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=100, help="validate every N steps (default 100)")
     parser.add_argument("--batch-size", type=int, default=32, help="texts per batch (default 32)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, all systems (default 1e-3)")
+    parser.add_argument("--embedding-dim", type=int, default=300, help="embedding size, all systems (default 300)")
+    parser.add_argument("--hidden", type=int, default=150, help="hidden size per direction (default 150)")
     parser.add_argument("--max-length", type=int, default=400, help="keep the first N tokens (default 400)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per system (default 2)")
     parser.add_argument("--parallel", action="store_true",
@@ -192,7 +194,7 @@ def main() -> None:
                     f"{r['train_sps']:.0f} | {r['test_sps']:.0f} | {r['cores']} |")
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system on {args.device}, {args.threads} torch threads each, batch {args.batch_size}, "
-            f"Adam lr {args.lr}, embeddings {EMBEDDING}, hidden {HIDDEN} per direction, texts cut at "
+            f"Adam lr {args.lr}, embeddings {args.embedding_dim}, hidden {args.hidden} per direction, texts cut at "
             f"{args.max_length} tokens, "
             f"{'systems run at once, each pinned to its own cores' if args.parallel else 'systems one after another'}"
             f". Test scores use the best dev checkpoint. No pretrained embeddings.\n\n" + "\n".join(rows))

@@ -45,7 +45,7 @@ DATASETS = {
     "conll2003": ("conll2003", ("train.txt", "valid.txt", "test.txt")),
 }
 RNNKIT = {"rnnkit": ("softmax", 30), "rnnkit-crf": ("crf", 30), "rnnkit-nochars": ("crf", 0)}
-WORD, CHAR_DIM, CHAR_HIDDEN, HIDDEN, DROPOUT = 100, 30, 50, 200, 0.33
+WORD, CHAR_DIM, CHAR_HIDDEN, DROPOUT = 100, 30, 50, 0.33
 
 
 def load(args: argparse.Namespace):
@@ -67,7 +67,7 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     head, char_dim = RNNKIT[system]
     config = TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
                          device=args.device, progress="off", seed=args.seed, log_every=10**6)
-    tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=HIDDEN, dropout=DROPOUT,
+    tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden, dropout=DROPOUT,
                     head=head, batch_size=args.batch_size, train_config=config)
     with tempfile.TemporaryDirectory() as out:
         tagger.out_dir = out
@@ -87,14 +87,14 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
 
 
 class BareTagger(nn.Module):
-    def __init__(self, n_words: int, n_chars: int, n_tags: int) -> None:
+    def __init__(self, n_words: int, n_chars: int, n_tags: int, hidden: int) -> None:
         super().__init__()
         self.words = nn.Embedding(n_words, WORD, padding_idx=0)
         self.chars = nn.Embedding(n_chars, CHAR_DIM, padding_idx=0)
         self.char_lstm = nn.LSTM(CHAR_DIM, CHAR_HIDDEN, batch_first=True, bidirectional=True)
-        self.lstm = nn.LSTM(WORD + 2 * CHAR_HIDDEN, HIDDEN, batch_first=True, bidirectional=True)
+        self.lstm = nn.LSTM(WORD + 2 * CHAR_HIDDEN, hidden, batch_first=True, bidirectional=True)
         self.drop = nn.Dropout(DROPOUT)
-        self.out = nn.Linear(2 * HIDDEN, n_tags)
+        self.out = nn.Linear(2 * hidden, n_tags)
 
     def forward(self, words, chars, lengths):
         B, T, C = chars.shape
@@ -145,7 +145,7 @@ def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
     chars = {c: i + 2 for i, c in enumerate(sorted({c for s, _ in train for w in s for c in w}))}
     tag_list = sorted({t for _, g in train for t in g})
     tags = {t: i for i, t in enumerate(tag_list)}
-    model = BareTagger(len(words) + 2, len(chars) + 2, len(tags)).to(args.device)
+    model = BareTagger(len(words) + 2, len(chars) + 2, len(tags), args.hidden).to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss(reduction="none")
     best, best_state, steps, start = -1.0, None, 0, time.perf_counter()
@@ -191,6 +191,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=300.0, help="training seconds per system (default 300)")
     parser.add_argument("--eval-every", type=int, default=200, help="validate every N steps (default 200)")
     parser.add_argument("--batch-size", type=int, default=32, help="sentences per batch (default 32)")
+    parser.add_argument("--hidden", type=int, default=200, help="sentence Bi-LSTM size per direction (default 200)")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, all systems (default 2e-3)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per system (default 2)")
     parser.add_argument("--parallel", action="store_true",
@@ -227,6 +228,7 @@ def main() -> None:
                     f"{r['train_sps']:.0f} | {r['tag_sps']:.0f} | {speed} | {r['cores']} |")
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system, {args.threads} torch threads each, batch {args.batch_size}, Adam lr {args.lr}, "
+            f"word {WORD} + char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2, "
             f"{'systems run at once, each pinned to its own cores' if args.parallel else 'systems one after another'}"
             f". Test scores use the best dev checkpoint. No pretrained embeddings.\n\n" + "\n".join(rows))
     title = f"Tagging: {args.dataset} ({metric}), {args.budget / 60:.1f} min per system"

@@ -79,3 +79,21 @@ def test_resume_without_checkpoint_is_an_error(tmp_path):
 
     with pytest.raises(CheckpointError, match="last"):
         run(tmp_path / "nothing", resume=True)
+
+
+def test_resume_from_a_damaged_or_foreign_checkpoint_is_an_error(tmp_path):
+    from rnnkit.errors import CheckpointError
+
+    run(tmp_path, max_steps=3)
+    trainer_json = tmp_path / "last" / "trainer.json"
+    good = trainer_json.read_text()
+    trainer_json.write_text(good.replace('"loop"', '"lop"'))
+    with pytest.raises(CheckpointError, match=r"trainer\.json: corrupt trainer state"):
+        run(tmp_path, resume=True)
+    trainer_json.write_text(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match=r"trainer\.json:\d+: corrupt JSON"):
+        run(tmp_path, resume=True)
+    trainer_json.write_text(good)
+    other = Trainer(ToyNet(), ToyTask(), TrainConfig(**CONFIG), tmp_path, {**META, "model_class": "Other"})
+    with pytest.raises(CheckpointError, match="model_class is 'ToyNet', this run trains 'Other'"):
+        other.fit(resume=True)

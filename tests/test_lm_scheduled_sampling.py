@@ -1,5 +1,7 @@
 """Scheduled sampling (Bengio et al. 2015): schedules, mixing, unrolling against teacher forcing."""
 
+import itertools
+
 import pytest
 import torch
 
@@ -12,7 +14,7 @@ def test_schedules_start_at_truth_decay_monotonically_to_the_floor(kind):
     schedule = SamplingSchedule(kind, steps=1000, min_truth=0.2)
     eps = [schedule.truth_probability(i) for i in range(0, 5000, 50)]
     assert eps[0] > 0.99 or (kind == "inverse_sigmoid" and eps[0] > 0.9)
-    assert all(a >= b for a, b in zip(eps, eps[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(eps))
     assert eps[-1] == pytest.approx(0.2)
     assert schedule.sample_probability(4999) == pytest.approx(0.8)
 

@@ -94,7 +94,7 @@ def test_word_level_unknown_prime_words_become_unk_and_words_are_spaced(caplog):
 def test_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path):
     settings = {"dropout": 0.2, "num_layers": 2, "hidden_size": 16}
     config = {**QUICK, "eval_every": 5, "seed": 7}
-    whole = tiny(**settings, train_config={**config, "max_steps": 10}, out_dir=tmp_path / "a").fit(PERIODIC)
+    tiny(**settings, train_config={**config, "max_steps": 10}, out_dir=tmp_path / "a").fit(PERIODIC)
     tiny(**settings, train_config={**config, "max_steps": 5}, out_dir=tmp_path / "b").fit(PERIODIC)
     resumed = tiny(**settings, train_config={**config, "max_steps": 10, "restore_best": False},
                    out_dir=tmp_path / "b")

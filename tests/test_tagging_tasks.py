@@ -48,16 +48,17 @@ def one_thread():
 
 
 def config(**extra):
-    return TrainConfig(device="cpu", progress="off", lr=0.02, seed=0, **extra)
+    return TrainConfig(**{"device": "cpu", "progress": "off", "lr": 0.02, "seed": 0, **extra})
 
 
 def test_tagger_with_crf_learns_spans_and_survives_save_and_load(tmp_path):
     train, dev = ner_corpus(150, 0), ner_corpus(30, 1)
     tagger = Tagger(word_dim=12, char_dim=6, char_hidden=6, hidden_size=12, head="crf", batch_size=16,
                     train_config=config(epochs=6))
-    assert not hasattr(tagger, "encoder_") and not hasattr(tagger, "model_")  # the constructor only stores
+    assert not hasattr(tagger, "vocab_") and not hasattr(tagger, "model_")  # the constructor only stores
     predicted = tagger.fit(train, dev).predict([s for s, _ in dev] + [[], ["Unseen", "Zork"]])
     assert tagger.headline_ == "f1" and tagger.model_.get_config()["head"]["name"] == "crf"
+    assert tagger.classes_ == ["B-LOC", "B-PER", "I-PER", "O"] and "Paris" in tagger.vocab_
     assert all(isinstance(t, str) for row in predicted for t in row)
     assert predicted[-2] == [] and len(predicted[-1]) == 2
     assert tagger.score(dev) >= 0.9  # span F1 of the best dev checkpoint
@@ -113,3 +114,14 @@ def test_classifier_learns_a_cue_word_and_survives_save_and_load(tmp_path, pooli
     assert torch.allclose(loaded.predict_proba([t for t, _ in dev]), probabilities, atol=1e-6)
     with pytest.raises(DataError, match="label 'meh' was never seen in training"):
         loaded.evaluate([(["fine"], "meh")])
+
+
+def test_pretrained_vectors_initialise_the_embeddings(tmp_path):
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("2 4\ngreat 1 2 3 4\ndull -1 -2 -3 -4\n", encoding="utf-8")
+    classifier = Classifier(embedding_dim=4, hidden_size=4, embeddings=str(vectors),
+                            train_config=config(epochs=1, max_steps=1, lr=1e-9))
+    classifier.fit([(["Great"], "pos"), (["dull"], "neg")])  # "Great" takes the lower-case vector
+    weight = classifier.model_.embedding.weight
+    assert torch.allclose(weight[classifier.vocab_["Great"]], torch.tensor([1.0, 2, 3, 4]), atol=1e-6)
+    assert torch.allclose(weight[classifier.vocab_["dull"]], -torch.tensor([1.0, 2, 3, 4]), atol=1e-6)

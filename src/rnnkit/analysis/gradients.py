@@ -26,14 +26,20 @@ Everything runs in float64 on a copy of the cell, so a gradient of 1e-40 is a nu
 from __future__ import annotations
 
 import copy
+import importlib
+import json
 import math
+import pkgutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from rnnkit.cells import RecurrentCell, make_cell
+from rnnkit.engine.checkpoint import load_model
+from rnnkit.errors import CheckpointError
 from rnnkit.layers import Recurrent
 
 THRESHOLD = 1e-3  # "vanished": below this fraction of the gradient at t = T
@@ -113,12 +119,17 @@ def step_jacobians(cell: RecurrentCell, x_t: torch.Tensor, state: torch.Tensor) 
 
 
 def probe_cell(
-    cell: RecurrentCell, inputs: torch.Tensor, seed: int = 0, source: str = "init", jacobian_examples: int = 8
+    cell: RecurrentCell,
+    inputs: torch.Tensor,
+    seed: int = 0,
+    source: str = "init",
+    jacobian_examples: int = 8,
+    directions: torch.Tensor | None = None,
 ) -> GradientProfile:
     """Measure ∂L(T)/∂s(t) for every t and the step Jacobians of ``cell`` on ``inputs`` (B, T, I).
 
-    ``seed`` draws the directions g_b; σ_max(∂s(t+1)/∂s(t)) is averaged over the first
-    ``jacobian_examples`` examples (an exact SVD each).
+    L(T) = Σ_b ⟨g_b, h_b(T)⟩ with ``directions`` g (B, H), by default unit vectors drawn with ``seed``.
+    σ_max(∂s(t+1)/∂s(t)) is averaged over the first ``jacobian_examples`` examples (an exact SVD each).
 
     Example:
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
@@ -129,21 +140,28 @@ def probe_cell(
     """
     B, T, _ = inputs.shape
     cell = copy.deepcopy(cell).double().eval()
-    x = inputs.double()
-    generator = torch.Generator().manual_seed(seed)
-    direction = torch.randn(B, cell.hidden_size, generator=generator, dtype=torch.float64)  # (B, H)
-    direction = direction / direction.norm(dim=1, keepdim=True)
+    device = next(cell.parameters()).device
+    x = inputs.to(device, torch.float64)
+    if directions is None:
+        directions = torch.randn(B, cell.hidden_size, generator=torch.Generator().manual_seed(seed))  # (B, H)
+        directions = directions / directions.norm(dim=1, keepdim=True)
+    directions = directions.to(device, torch.float64)
 
-    states = []
-    state = cell.init_state(B, x)
-    for t in range(T):
-        state = cell(x[:, t], state)
-        states.append(state)
-    parts = [p for s in states for p in (s if isinstance(s, tuple) else (s,))]  # h(1) [c(1)] h(2) ...
-    last_h = states[-1][0] if cell.num_states == 2 else states[-1]
-    loss = (direction * last_h).sum()
-    grads = torch.autograd.grad(loss, parts, allow_unused=True)
-    grads = [torch.zeros_like(p) if g is None else g for p, g in zip(parts, grads, strict=True)]
+    with torch.enable_grad():  # the probe differentiates even when called under torch.no_grad()
+        states = []
+        state = cell.init_state(B, x)
+        for t in range(T):
+            state = cell(x[:, t], state)
+            # The LSTM computes h(t) from c(t) inside the step, so autograd's derivative w.r.t. the tensor
+            # c(t) would include that path too. Cloning makes s(t) the next step's *input*, whose gradient
+            # is exactly the chain rule's: ∂L/∂s(t) = ∂s(t+1)/∂s(t)ᵀ ∂L/∂s(t+1).
+            state = tuple(p.clone() for p in state) if isinstance(state, tuple) else state.clone()
+            states.append(state)
+        parts = [p for s in states for p in (s if isinstance(s, tuple) else (s,))]  # h(1) [c(1)] h(2) ...
+        last_h = states[-1][0] if cell.num_states == 2 else states[-1]
+        loss = (directions * last_h).sum()
+        grads = torch.autograd.grad(loss, parts, allow_unused=True)
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(parts, grads, strict=True)]
     k = cell.num_states
     state_grads = [torch.cat(grads[t * k : (t + 1) * k], dim=1) for t in range(T)]  # T × (B, S)
 
@@ -194,11 +212,18 @@ def random_inputs(
 
 
 def probe_model(
-    model: nn.Module, length: int = 100, batch_size: int = 32, seed: int = 0, source: str = "model"
+    model: nn.Module,
+    length: int = 100,
+    batch_size: int = 32,
+    seed: int = 0,
+    source: str = "model",
+    inputs: torch.Tensor | None = None,
 ) -> GradientProfile:
-    """Probe the first cell (layer 0, forward direction) of the model's first Recurrent layer."""
+    """Probe the first cell (layer 0, forward direction) of the model's first Recurrent layer, on
+    ``inputs`` (B, T, I) if given, else on :func:`random_inputs`."""
     layer = first_recurrent(model)
-    inputs = random_inputs(model, batch_size, length, layer.input_size, seed)
+    if inputs is None:
+        inputs = random_inputs(model, batch_size, length, layer.input_size, seed)
     return probe_cell(layer.cells[0], inputs, seed=seed, source=source)
 
 
@@ -230,12 +255,63 @@ def probe_at_init(
     return profiles
 
 
-def probe_checkpoint(path: str, length: int = 100, batch_size: int = 32, seed: int = 0) -> GradientProfile:
-    """Probe a trained model of any task, loaded with the engine's checkpoint loader."""
-    from rnnkit.engine.checkpoint import load_model  # the engine is needed only for checkpoints
+def model_classes() -> dict[str, type[nn.Module]]:
+    """Every model class of :mod:`rnnkit.models` that can be rebuilt from a config, by class name."""
+    import rnnkit.models
 
-    model = load_model(path)
-    return probe_model(model, length=length, batch_size=batch_size, seed=seed, source=str(path))
+    classes: dict[str, type[nn.Module]] = {}
+    for info in pkgutil.iter_modules(rnnkit.models.__path__):
+        module = importlib.import_module(f"rnnkit.models.{info.name}")
+        for name, obj in vars(module).items():
+            if (isinstance(obj, type) and issubclass(obj, nn.Module) and obj.__module__ == module.__name__
+                    and hasattr(obj, "from_config")):
+                classes[name] = obj
+    return classes
+
+
+def load_any_model(path: str | Path) -> tuple[nn.Module, dict]:
+    """A trained model of any task and its model.json, through the engine's checkpoint loader."""
+    classes = model_classes()
+
+    def build(meta: dict) -> nn.Module:
+        name = meta["model_class"]
+        if name not in classes:
+            raise CheckpointError(f"{path}: model class {name!r} is not an rnnkit model "
+                                  f"(known: {', '.join(sorted(classes))})")
+        try:
+            return classes[name].from_config(meta["model_config"])
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{path}: model_config does not fit {name}: {err}") from None
+
+    return load_model(path, build)
+
+
+def probe_checkpoint(
+    path: str | Path, length: int = 100, batch_size: int = 32, seed: int = 0
+) -> GradientProfile:
+    """Probe a trained model of any task.
+
+    The inputs are the task's own when the checkpoint says which long-range problem it was trained on,
+    otherwise those of :func:`random_inputs`.
+    """
+    model, meta = load_any_model(path)
+    problem = meta.get("settings", {}).get("problem") if meta["task"].startswith("longrange") else None
+    inputs = None
+    if problem is not None:
+        from rnnkit.analysis.problems import make_problem  # only long-range checkpoints need it
+
+        inputs = make_problem(problem).generate(batch_size, length, torch.Generator().manual_seed(seed))[0]
+        inputs = inputs[:, :length]  # (B, T, I); the copy task's examples are longer than their delay
+    return probe_model(model, length, batch_size, seed, str(path), inputs)
+
+
+def write_profiles(profiles: Sequence[GradientProfile], path: str | Path) -> Path:
+    """Write the profiles' numbers (and each one's vanishing distance) as JSON to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{**asdict(p), "vanishing_distance": p.vanishing_distance()} for p in profiles]
+    path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    return path
 
 
 def format_table(profiles: Sequence[GradientProfile], threshold: float = THRESHOLD) -> str:

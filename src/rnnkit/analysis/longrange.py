@@ -141,15 +141,18 @@ def train_one(
     lr: float = 3e-3,
     seed: int = 0,
     device: str = "cpu",
+    max_steps: int | None = None,
 ) -> LongRangeResult:
-    """Train a :class:`LongRangeModel` with ``cell`` for ``budget_seconds`` through the engine (Adam,
-    gradient clipping at norm 1), keep the best validation checkpoint, and score it on the test set."""
+    """Train a :class:`LongRangeModel` with ``cell`` for ``budget_seconds`` (and at most ``max_steps``)
+    through the engine (Adam, gradient clipping at norm 1), keep the best validation checkpoint, and
+    score it on the test set."""
     task = LongRangeTask(problem, length, batch_size=batch_size, seed=seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = LongRangeModel(cell, problem.input_size, hidden_size, problem.output_size)
     config = TrainConfig(
-        optimizer="adam", lr=lr, epochs=10**9, time_budget=budget_seconds, clip_norm=1.0, seed=seed,
+        optimizer="adam", lr=lr, epochs=10**9, max_steps=max_steps, time_budget=budget_seconds, clip_norm=1.0,
+        seed=seed,
         device=device, monitor="loss", monitor_mode="min", log_every=100, progress="off",
     )
     meta = {"task": f"longrange-{problem.name}", "model_class": type(model).__name__,

@@ -14,6 +14,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import logging
 import sys
@@ -78,6 +79,10 @@ def _settings(args: argparse.Namespace, flags: dict, cls: type) -> tuple[dict, T
     """Model settings and TrainConfig from --config (its keys split by owner), then the flags."""
     names = set(inspect.signature(cls).parameters) - {"train_config", "out_dir"}
     values = read_json_file(args.config) if args.config else {}
+    unknown = sorted(set(values) - names - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise ConfigError(f"{args.config}: unknown key(s) {', '.join(unknown)} (known: the settings of "
+                          f"{cls.__name__}, {', '.join(sorted(names))}, and of the engine's TrainConfig)")
     settings = {k: v for k, v in values.items() if k in names}
     base = TrainConfig.from_dict({k: v for k, v in values.items() if k not in names}, args.config or "<config>")
     for name in [n for n, _, _ in flags.values()] + ["lowercase"]:
@@ -131,8 +136,8 @@ def run_train_tagger(args: argparse.Namespace) -> int:
         raise _model_error(err) from None
     result = tagger.result_
     best = "-" if result.best_metric is None else f"{result.best_metric:.4f}"
-    log.info("training stopped (%s) after %d steps; best dev %s %s; run saved in %s",
-             result.stopped_reason, result.steps, config.monitor if dev is None else tagger.headline_, best, args.out)
+    log.info("training stopped (%s) after %d steps; best %s %s; run saved in %s", result.stopped_reason,
+             result.steps, "training loss" if dev is None else f"dev {tagger.headline_}", best, args.out)
     return 0
 
 
@@ -147,9 +152,15 @@ def _add_tag(commands: argparse._SubParsersAction) -> None:
                         help="input and output format; auto: conllu for *.conllu files, else text (default: auto)")
     parser.add_argument("--column", default=None,
                         help="the column to fill (default: the trained column if the format has it, else upos/ner)")
-    parser.add_argument("--chunk", type=int, default=64, help="sentences tagged together (default: 64)")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="sentences tagged together (default: 64 from a file, 1 from a terminal)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     parser.set_defaults(run=run_tag)
+
+
+def _chunk(args: argparse.Namespace) -> int:
+    """Sentences per prediction batch: one at a time for a person typing, so each answer comes at once."""
+    return args.chunk or (1 if args.file == "-" and sys.stdin.isatty() else 64)
 
 
 def _column_for(tagger: Tagger, fmt: str, given: str | None) -> str | None:
@@ -170,7 +181,7 @@ def run_tag(args: argparse.Namespace) -> int:
             waiting.append(sentence)
             yield sentence.tokens
 
-    for tags in tagger.predict_stream(tokens(), chunk=args.chunk):
+    for tags in tagger.predict_stream(tokens(), chunk=_chunk(args)):
         sys.stdout.write(waiting.popleft().render(tags) + ending)
         if not waiting:  # the end of a chunk: let a pipe see it now
             sys.stdout.flush()
@@ -210,8 +221,8 @@ def run_train_classifier(args: argparse.Namespace) -> int:
         raise _model_error(err) from None
     result = classifier.result_
     best = "-" if result.best_metric is None else f"{result.best_metric:.4f}"
-    log.info("training stopped (%s) after %d steps; best dev %s %s; run saved in %s",
-             result.stopped_reason, result.steps, "accuracy" if dev else config.monitor, best, args.out)
+    log.info("training stopped (%s) after %d steps; best %s %s; run saved in %s", result.stopped_reason,
+             result.steps, "training loss" if dev is None else "dev accuracy", best, args.out)
     return 0
 
 
@@ -223,7 +234,8 @@ def _add_classify(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", default="text", choices=TEXT_FORMATS,
                         help="input format: text (one text a line) or a labelled format whose labels are "
                              "ignored (default: text)")
-    parser.add_argument("--chunk", type=int, default=64, help="texts classified together (default: 64)")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="texts classified together (default: 64 from a file, 1 from a terminal)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     parser.set_defaults(run=run_classify)
 
@@ -231,9 +243,9 @@ def _add_classify(commands: argparse._SubParsersAction) -> None:
 def run_classify(args: argparse.Namespace) -> int:
     classifier = Classifier.load(args.checkpoint, device=args.device)
     texts = (example.tokens for example in _read_examples(args.file, classifier, args.format))
-    for label, probability in classifier.predict_stream(texts, chunk=args.chunk):
+    for label, probability in classifier.predict_stream(texts, chunk=_chunk(args)):
         sys.stdout.write(f"{label}\t{probability:.4f}\n")
-    sys.stdout.flush()
+        sys.stdout.flush()
     return 0
 
 

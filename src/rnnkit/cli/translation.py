@@ -66,7 +66,9 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
 
 def _add_train(train: argparse._SubParsersAction) -> None:
     parser = train.add_parser("translator", help="train an encoder-decoder translation model",
-                              description="Train an RNN encoder-decoder (with attention) on parallel text.")
+                              description="Train an RNN encoder-decoder (with attention) on parallel text. "
+                              "With dev data, the best checkpoint is the one of highest dev BLEU (--monitor bleu "
+                              "--monitor-mode max are then the defaults).")
     data = parser.add_argument_group("data")
     data.add_argument("--train-src", default=None, help="training source sentences, one a line (.gz allowed)")
     data.add_argument("--train-tgt", default=None, help="training target sentences, line-aligned with --train-src")

@@ -69,3 +69,42 @@ class TokenStreams(Sequence):
             raise IndexError(f"batch {i} out of range ({len(self)} batches)")
         window = slice(i * self.bptt, (i + 1) * self.bptt)
         return self.inputs[:, window], self.targets[:, window]  # (B, T), (B, T)
+
+
+class ShardedStreams(Sequence):
+    """Token streams for ``shards`` processes, each reading its own contiguous part of the text.
+
+    A data-parallel engine gives process r the batches r, r + S, r + 2S, ... (S = ``shards``). Here batch
+    i·S + r is window i of part r, so every process sees consecutive windows of one text part and its
+    carried state always belongs to the text that follows. With one shard this is :class:`TokenStreams`.
+
+    Example:
+        >>> s = ShardedStreams(torch.arange(17), batch_size=1, bptt=2, shards=2)
+        >>> [x.tolist() for x, _ in s]  # part 0 reads 0..8, part 1 reads 8..16
+        [[[0, 1]], [[8, 9]], [[2, 3]], [[10, 11]], [[4, 5]], [[12, 13]], [[6, 7]], [[14, 15]]]
+    """
+
+    def __init__(self, ids: torch.Tensor, batch_size: int, bptt: int, shards: int = 1) -> None:
+        if shards < 1:
+            raise ValueError(f"shards must be >= 1, got {shards}")
+        size = ids.numel() // shards
+        # part r's last target is part r+1's first input; the last part runs to the end of the text
+        ends = [(r + 1) * size + 1 for r in range(shards - 1)] + [ids.numel()]
+        self.parts = [TokenStreams(ids[r * size : ends[r]], batch_size, bptt) for r in range(shards)]
+        self.per_part = min(len(p) for p in self.parts)
+
+    @property
+    def num_tokens(self) -> int:
+        return sum(p.num_tokens for p in self.parts)
+
+    def __len__(self) -> int:
+        return self.per_part * len(self.parts)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"batch {i} out of range ({len(self)} batches)")
+        return self.parts[i % len(self.parts)][i // len(self.parts)]

@@ -218,13 +218,19 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+def _shown(value: Any) -> str:
+    """A default as the help shows it: None switches a limit off."""
+    return "off" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser, defaults: TrainConfig | None = None) -> None:
     """Add one ``--flag`` per TrainConfig field (``--max-steps`` for ``max_steps``).
 
-    Each flag defaults to None, meaning "as in the config file, else TrainConfig's default" (shown in
-    the help); ``train_config_from_args`` applies the flags given over the file.
+    Each flag defaults to None, meaning "as in the config file, else the default" (the help shows
+    ``defaults``, a task's own TrainConfig, or TrainConfig's); ``train_config_from_args`` applies the
+    flags given over the file.
     """
-    defaults = TrainConfig()
+    defaults = defaults or TrainConfig()
     hints = typing.get_type_hints(TrainConfig)
     group = parser.add_argument_group("training")
     for field in fields(TrainConfig):
@@ -236,7 +242,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
             type=_bool if kind is bool else kind,
             default=None,
             metavar=field.name.upper(),
-            help=f"{_FLAG_HELP[field.name]} (default: {getattr(defaults, field.name)})",
+            help=f"{_FLAG_HELP[field.name]} (default: {_shown(getattr(defaults, field.name))})",
         )
 
 

@@ -31,7 +31,7 @@ from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.decode.sampling import sample
 from rnnkit.engine.checkpoint import load_model, read_meta, save_model
 from rnnkit.engine.config import TrainConfig, dataclass_from_dict, read_json_file
-from rnnkit.engine.trainer import Trainer
+from rnnkit.engine.trainer import Trainer, resolve_device
 from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
 from rnnkit.models.language_model import RNNLanguageModel
 from rnnkit.tasks.lm_generation import check_sampling_options, encode_prime, text_pieces
@@ -211,8 +211,10 @@ class LanguageModel:
         config = self.engine_config()
         torch.manual_seed(config.seed)  # the same initial weights for the same seed
         self.model_ = RNNLanguageModel(**self._model_config(len(self.vocab_)))
-        task = LMTraining(train_ids, dev_ids if dev_ids.numel() > 1 else None, self.batch_size, self.bptt,
-                          self._schedule())
+        # The streams live where training runs, so that no batch is copied to the device at every step.
+        device = resolve_device(config.device)
+        task = LMTraining(train_ids.to(device), dev_ids.to(device) if dev_ids.numel() > 1 else None,
+                          self.batch_size, self.bptt, self._schedule())
         with tempfile.TemporaryDirectory(prefix="rnnkit-lm-") as tmp:
             out_dir = Path(self.out_dir) if self.out_dir is not None else Path(tmp)
             if resume:

@@ -13,12 +13,13 @@ with scheduled sampling during training (validation always feeds the gold text).
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from rnnkit.data.streams import TokenStreams
+from rnnkit.data.streams import ShardedStreams, TokenStreams
 from rnnkit.engine.task import StepResult
 from rnnkit.tasks.scheduled_sampling import SamplingSchedule, unroll
 
@@ -48,11 +49,12 @@ class LMTraining:
         bptt: int,
         schedule: SamplingSchedule | None = None,
     ) -> None:
-        self.train = TokenStreams(train_ids, batch_size, bptt)
+        # Under torchrun each process reads its own part of the text (see ShardedStreams).
+        self.train = ShardedStreams(train_ids, batch_size, bptt, int(os.environ.get("WORLD_SIZE", "1")))
         self.valid = None if valid_ids is None else streams_for(valid_ids, bptt)
         self.schedule = schedule
 
-    def train_batches(self, epoch: int) -> TokenStreams:
+    def train_batches(self, epoch: int) -> ShardedStreams:
         # The streams are one continuous text: their order is the text's, the same every epoch.
         return self.train
 

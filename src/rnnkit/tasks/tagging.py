@@ -6,7 +6,8 @@
     >>> tagger.fit(data).predict([["the", "cat", "runs"]])  # doctest: +SKIP
     [['DET', 'NOUN', 'VERB']]
 
-The constructor only stores settings; ``fit`` builds ``encoder_`` (vocabularies), ``model_`` (a
+The constructor only stores settings; ``fit`` builds ``encoder_`` (the word, character and tag
+vocabularies; ``vocab_`` is its word vocabulary and ``classes_`` its tags), ``model_`` (a
 :class:`~rnnkit.models.tagger.BiRNNTagger`) and trains it with the engine; ``predict`` returns tag
 strings; ``score`` the headline metric (span F1 for entity tags, token accuracy otherwise); ``save`` and
 ``load`` go through the engine's checkpoints (safetensors + JSON).
@@ -191,11 +192,15 @@ class Tagger:
             None if dev_set is None else ([s.tokens for s in dev_set], [s.tags for s in dev_set]),
             self.batch_size, config.seed, self.word_dropout, headline,
         )
-        self.encoder_, self.model_, self.headline_ = encoder, model, headline
+        self._fitted_parts(encoder, model, headline)
         with tempfile.TemporaryDirectory(prefix="rnnkit-tagger-") as scratch:
             out_dir = self.out_dir or scratch
             self.result_ = Trainer(model, task, config, out_dir, self._meta()).fit()
         return self
+
+    def _fitted_parts(self, encoder: TaggingEncoder, model: BiRNNTagger, headline: str) -> None:
+        self.encoder_, self.model_, self.headline_ = encoder, model, headline
+        self.vocab_, self.classes_ = encoder.words, encoder.tags.symbols
 
     def _meta(self) -> dict[str, Any]:
         settings = {name: getattr(self, name) for name in _SETTINGS}
@@ -265,10 +270,10 @@ class Tagger:
         headline = settings.pop("headline", "accuracy")
         try:
             tagger = cls(**{k: v for k, v in settings.items() if k in _SETTINGS})
-            tagger.encoder_ = TaggingEncoder.from_json(meta["vocabularies"], tagger.lowercase)
+            encoder = TaggingEncoder.from_json(meta["vocabularies"], tagger.lowercase)
         except (KeyError, TypeError) as err:
             raise CheckpointError(f"{path}: malformed tagger settings or vocabularies: {err}") from None
-        tagger.model_, tagger.headline_ = model, headline
+        tagger._fitted_parts(encoder, model, headline)
         return tagger
 
 
