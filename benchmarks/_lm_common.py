@@ -120,7 +120,7 @@ def train_rnnkit(train_text: str, valid_text: str, level: str, args, out_dir: Pa
     lm.fit(train_text, valid_text)
     records = [r for r in lm.result_.history if r["kind"] == "train"]
     return {"lm": lm, "steps": lm.result_.steps, "best": lm.result_.best_metric,
-            "tokens_per_s": statistics.median(r["items_per_s"] for r in records)}
+            "tokens_per_s": statistics.median([r["items_per_s"] for r in records] or [0.0])}
 
 
 def validation_loss(model: nn.Module, valid: TokenStreams, device: str) -> float:

@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="directory for the runs (default: a temporary one)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--note", default="", help="a sentence added to the BENCHMARKS.md section")
+    parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -102,7 +103,11 @@ def main() -> None:
         f"(inputs: adding-problem examples)\n\n{_decay_table(trained)}\n\n"
         f"Total time {total / 60:.1f} min. {args.note}"
     )
-    record("Vanishing gradients: gradient decay and the adding problem", command_line(), body)
+    title = "Vanishing gradients: gradient decay and the adding problem"
+    if args.dry_run:
+        print(f"## {title}\n\n{body}")
+    else:
+        record(title, command_line(), body)
 
 
 if __name__ == "__main__":

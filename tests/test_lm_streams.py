@@ -34,3 +34,19 @@ def test_bad_arguments():
         TokenStreams(torch.arange(3), batch_size=4, bptt=2)
     with pytest.raises(ValueError, match="1-D"):
         TokenStreams(torch.zeros(2, 5, dtype=torch.long), batch_size=1, bptt=2)
+
+
+def test_sharded_streams_give_each_process_consecutive_windows_of_its_own_part():
+    from rnnkit.data.streams import ShardedStreams
+
+    ids = torch.arange(1000)
+    sharded = ShardedStreams(ids, batch_size=2, bptt=5, shards=3)
+    assert len(sharded) % 3 == 0
+    for rank in range(3):
+        mine = [sharded[i] for i in range(rank, len(sharded), 3)]  # what the engine hands process `rank`
+        x = torch.cat([b[0] for b in mine], dim=1)  # (B, n)
+        y = torch.cat([b[1] for b in mine], dim=1)
+        assert torch.equal(y[:, :-1], x[:, 1:])  # each row is one unbroken piece of text
+        assert all(rank * 333 <= v < (rank + 1) * 333 + 1 for v in x.flatten().tolist())
+    single = ShardedStreams(ids, batch_size=2, bptt=5, shards=1)
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(single, TokenStreams(ids, 2, 5), strict=True))

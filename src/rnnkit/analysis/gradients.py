@@ -14,7 +14,8 @@ The probe runs one cell over inputs x (B, T, I) from the zero state, takes the l
 L(T) = Σ_b ⟨g_b, h_b(T)⟩ with g_b a random unit vector per example (so ‖∂L/∂h_b(T)‖ = 1 and any real
 loss at step T is scaled by the same Jacobian product), and reports, averaged over the batch:
 
-* ``grad_norms[t-1]`` = mean_b ‖∂L(T)/∂s_b(t)‖ for t = 1 … T (autograd, through every path);
+* ``grad_norms[t-1]`` = mean_b ‖∂L(T)/∂s_b(t)‖ for t = 1 … T (autograd, with s(t) taken as
+  the input of step t + 1, so that it is exactly the product above);
 * ``hidden_grad_norms[t-1]`` = mean_b ‖∂L(T)/∂h_b(t)‖ (the same as grad_norms except for the LSTM);
 * ``jacobian_norms[t-1]`` = mean_b σ_max(∂s_b(t+1)/∂s_b(t)) for t = 1 … T − 1, the largest singular
   value of each step Jacobian (torch.func.jacrev, vmapped over the examples; averaged over the first

@@ -27,7 +27,7 @@ MODEL_FLAGS = {
     "cell": ("cell", str, "recurrent cell: elman, gru (the lecture's), gru-cudnn (torch's form) or lstm"),
     "hidden": ("hidden_size", int, "hidden state size H"),
     "layers": ("num_layers", int, "number of stacked recurrent layers L"),
-    "embedding": ("embedding_size", int, "embedding size E (default: 64 for char, H for word or tied)"),
+    "embedding": ("embedding_size", int, "embedding size E; unset: 64 for char, H for word or tied weights"),
     "dropout": ("dropout", float, "dropout on embeddings, between layers and before the output layer"),
     "bptt": ("bptt", int, "truncated-BPTT window length T"),
     "batch-size": ("batch_size", int, "number of parallel streams B"),
@@ -40,6 +40,10 @@ MODEL_FLAGS = {
     "ss-min-truth": ("ss_min_truth", float, "scheduled sampling: lowest probability of feeding the truth"),
     "backend": ("backend", str, "recurrent layer backend: auto, autograd, bptt or torch"),
 }
+
+
+CHOICES = {"level": ("char", "word"), "cell": lm_api.CELLS, "scheduled_sampling": lm_api.SCHEDULES,
+           "backend": ("auto", "autograd", "bptt", "torch")}
 
 
 def _defaults() -> dict:
@@ -55,7 +59,7 @@ def _add_train(train: argparse._SubParsersAction) -> None:
                         help="validation text file (default: the last --valid-fraction of the data)")
     defaults = _defaults()
     for flag, (name, kind, text) in MODEL_FLAGS.items():
-        parser.add_argument(f"--{flag}", dest=name, type=kind, default=None,
+        parser.add_argument(f"--{flag}", dest=name, type=kind, default=None, choices=CHOICES.get(name),
                             help=f"{text} (default: {defaults[name]})")
     parser.add_argument("--tie-weights", dest="tie_weights", action=argparse.BooleanOptionalAction,
                         default=None, help="share embedding and output weights, needs E = H (default: no)")

@@ -5,8 +5,9 @@
 - ``torch``: torch's fused kernels (oneDNN on CPU, cuDNN on CUDA) fed with the cell's own parameters,
   for the formulations torch has: Elman tanh/relu, the cuDNN-form GRU and the LSTM.
 
-``auto`` takes torch's kernel where it computes the same function and ``bptt`` elsewhere (the lecture
-GRU, Elman sigmoid/identity): that is what measured fastest (benchmarks/recurrent_speed.py, docs/core.md).
+``auto`` takes what measured fastest (benchmarks/recurrent_speed.py, BENCHMARKS.md, docs/core.md): on
+CUDA torch's cuDNN kernel wherever torch has one; on the CPU oneDNN's LSTM, but ``bptt`` for the GRU and
+the Elman RNN, whose torch CPU kernels are per-step compositions differentiated by autograd.
 
 Every runner takes x (B, T, I), the initial state (h (B, H), or (h, c) for the LSTM) and either nothing
 or the true ``lengths`` (B,) with the matching ``mask`` (B, T), and returns the outputs (B, T, H), zero at
@@ -114,10 +115,12 @@ def run_bptt(
 RUNNERS = {"autograd": run_autograd, "bptt": run_bptt, "torch": run_torch}
 
 
-def choose_backend(cell: RecurrentCell, requested: str) -> str:
-    """The backend that runs ``cell``: the requested one, or for "auto" the fastest exact one."""
+def choose_backend(cell: RecurrentCell, requested: str, device: torch.device | None = None) -> str:
+    """The backend that runs ``cell`` on ``device``: the requested one, or for "auto" the fastest exact one."""
     if requested == "auto":
-        return "torch" if torch_mode(cell) is not None else "bptt"
+        mode = torch_mode(cell)
+        on_cuda = device is not None and device.type == "cuda"
+        return "torch" if mode is not None and (on_cuda or mode == "lstm") else "bptt"
     if requested not in RUNNERS:
         raise ValueError(f"backend must be 'auto' or one of {tuple(RUNNERS)}, got {requested!r}")
     if requested == "torch" and torch_mode(cell) is None:

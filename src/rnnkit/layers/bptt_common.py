@@ -76,6 +76,15 @@ def output_grads(grad_out: torch.Tensor | None, grad_state: torch.Tensor | None,
     return add
 
 
+def weight_grad(dA: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Σ_t dA^{(t)T} inputs^{(t)} as ONE product over all T·B rows: (T, B, K), (T, B, N) -> (K, N).
+
+    Either argument may be a last-dimension slice of a larger time-major buffer (no copy is made).
+    """
+    T, B = dA.shape[:2]
+    return torch.mm(dA.view(T * B, dA.shape[2]).t(), inputs.reshape(T * B, inputs.shape[2]))  # (K, N)
+
+
 def input_and_weight_grads(dA: torch.Tensor, X: torch.Tensor, W: torch.Tensor, B: int,
                            need: tuple[bool, bool, bool]) -> tuple[torch.Tensor | None, ...]:
     """∂L/∂x (B, T, I), ∂L/∂W (G·H, I) and ∂L/∂b (G·H) from the pre-activation gradients.
@@ -86,6 +95,7 @@ def input_and_weight_grads(dA: torch.Tensor, X: torch.Tensor, W: torch.Tensor, B
     T = dA.shape[0]
     dA2 = dA.view(T * B, dA.shape[2])  # (T·B, G·H)
     dx = torch.mm(dA2, W).view(T, B, W.shape[1]).transpose(0, 1) if need[0] else None  # (B, T, I)
-    dW = torch.mm(dA2.t(), X) if need[1] else None
-    db = torch.mv(dA2.t(), dA2.new_ones(T * B)) if need[2] else None  # Σ over rows; mv measures 2x faster than sum(0)
+    dW = weight_grad(dA, X.view(T, B, X.shape[1])) if need[1] else None  # (G·H, I)
+    # Σ over the rows as a matrix-vector product: measured 2x faster than dA2.sum(0).
+    db = torch.mv(dA2.t(), dA2.new_ones(T * B)) if need[2] else None  # (G·H,)
     return dx, dW, db

@@ -23,6 +23,7 @@ from rnnkit.layers.bptt_common import (
     input_and_weight_grads,
     output_grads,
     project_inputs,
+    weight_grad,
 )
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
@@ -94,6 +95,6 @@ class ElmanSequence(torch.autograd.Function):
                 dh.mul_(omms[t]).addmm_(das[t], U)  # a padded step passes δ on unchanged
             next_grad(t - 1)
         need_x, need_h0, need_W, need_U, need_b = ctx.needs_input_grad[:5]
-        dU = torch.mm(DA.view(T * B, H).t(), HS[:-1].reshape(T * B, H)) if need_U else None
+        dU = weight_grad(DA, HS[:-1]) if need_U else None
         dx, dW, db = input_and_weight_grads(DA, X, W, B, (need_x, need_W, need_b and ctx.has_bias))
         return dx, (dh if need_h0 else None), dW, dU, db, None, None, None

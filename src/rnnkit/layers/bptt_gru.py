@@ -41,6 +41,7 @@ from rnnkit.layers.bptt_common import (
     input_and_weight_grads,
     output_grads,
     project_inputs,
+    weight_grad,
 )
 
 
@@ -107,11 +108,8 @@ class LectureGRUSequence(torch.autograd.Function):
             next_grad(t - 1)
         need_x, need_h0, need_W, need_U, need_b = ctx.needs_input_grad[:5]
         dU = None
-        if need_U:
-            DA2 = DA.view(T * B, 3 * H)  # (T·B, 3H)
-            dU = U.new_empty(U.shape)
-            torch.mm(DA2[:, :H2].t(), HS[:-1].reshape(T * B, H), out=dU[:H2])
-            torch.mm(DA2[:, H2:].t(), RH.view(T * B, H), out=dU[H2:])
+        if need_U:  # U_r, U_z act on h^{(t-1)}, U_h on r ⊙ h^{(t-1)}
+            dU = torch.cat([weight_grad(DA[..., :H2], HS[:-1]), weight_grad(DA[..., H2:], RH)])  # (3H, H)
         dx, dW, db = input_and_weight_grads(DA, X, W, B, (need_x, need_W, need_b and ctx.has_bias))
         return dx, (dh if need_h0 else None), dW, dU, db, None
 
@@ -179,9 +177,8 @@ class CudnnGRUSequence(torch.autograd.Function):
             dh.mul_(z).addmm_(dgs[t], U)  # δ^{(t-1)} = δ z + U^T ∂L/∂G
             next_grad(t - 1)
         need_x, need_h0, need_W, need_U, need_b, need_bhn = ctx.needs_input_grad[:6]
-        DG2 = DG.view(T * B, 3 * H)  # (T·B, 3H)
-        dU = torch.mm(DG2.t(), HS[:-1].reshape(T * B, H)) if need_U else None
-        db_hn = DG2[:, H2:].sum(0) if need_bhn and ctx.has_bias[1] else None
+        dU = weight_grad(DG, HS[:-1]) if need_U else None
+        db_hn = DG[..., H2:].sum((0, 1)) if need_bhn and ctx.has_bias[1] else None
         # The input projection's gradient differs from ∂L/∂G only in the n block.
         DG[..., H2:] = DA_n
         dx, dW, db = input_and_weight_grads(DG, X, W, B, (need_x, need_W, need_b and ctx.has_bias[0]))

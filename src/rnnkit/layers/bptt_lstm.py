@@ -27,6 +27,7 @@ from rnnkit.layers.bptt_common import (
     input_and_weight_grads,
     output_grads,
     project_inputs,
+    weight_grad,
 )
 
 
@@ -108,6 +109,6 @@ class LSTMSequence(torch.autograd.Function):
                 dh.mul_(ms[1][t]).addmm_(das[t], U)
             next_grad(t - 1)
         need_x, need_h0, need_c0, need_W, need_U, need_b = ctx.needs_input_grad[:6]
-        dU = torch.mm(DA.view(T * B, 4 * H).t(), HS[:-1].reshape(T * B, H)) if need_U else None
+        dU = weight_grad(DA, HS[:-1]) if need_U else None
         dx, dW, db = input_and_weight_grads(DA, X, W, B, (need_x, need_W, need_b and ctx.has_bias))
         return (dx, (dh if need_h0 else None), (dc if need_c0 else None), dW, dU, db, None, None)

@@ -42,7 +42,8 @@ class Recurrent(nn.Module):
         nonlinearity: the Elman cell's g. Default "tanh".
         bias: learn biases. Default True.
         init: "uniform" or "orthogonal" (recurrent matrices). Default "uniform".
-        backend: "auto" (the fastest exact path: "torch" where it exists, else "bptt"), "autograd"
+        backend: "auto" (the fastest exact path for the device: on CUDA "torch" where it exists,
+            on the CPU "torch" for the LSTM, else "bptt"), "autograd"
             (the readable cells stepped by autograd, the ground truth), "bptt" (hand-written BPTT,
             every cell) or "torch" (torch's fused kernels; only where the math is identical: the
             cudnn-form GRU, the LSTM, Elman tanh/relu). Default "auto".
@@ -180,7 +181,7 @@ class Recurrent(nn.Module):
             for direction in range(self.num_directions):
                 k = layer * self.num_directions + direction
                 cell = self.cells[k]
-                self.backend_used = choose_backend(cell, self.backend)
+                self.backend_used = choose_backend(cell, self.backend, x.device)
                 if state is None:
                     initial = cell.init_state(B, x)
                 elif isinstance(state, tuple):

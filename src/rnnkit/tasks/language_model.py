@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from rnnkit.data import text as text_data
@@ -44,6 +45,11 @@ TASK = "lm"
 CELLS = ("elman", "gru", "gru-cudnn", "lstm")
 # The engine's defaults, changed where language models want otherwise (char-rnn / nanoGPT practice).
 TRAINING_DEFAULTS = {"lr": 2e-3, "clip_norm": 5.0, "eval_every": 500, "log_every": 50}
+
+
+def _ids(vocab: Vocab, tokens: Sequence[str]) -> torch.Tensor:
+    """(N,) LongTensor of token ids (through NumPy: torch.tensor on a list of millions of ints is slow)."""
+    return torch.from_numpy(np.array(vocab.encode(tokens), dtype=np.int64))
 
 
 class LanguageModel:
@@ -201,8 +207,7 @@ class LanguageModel:
             train_tokens, dev_tokens = tokens, text_data.tokenize(dev, self.level)
         self.vocab_ = text_data.build_vocab(train_tokens, self.level, self.min_freq, self.max_vocab)
         self.corpus_ = {**(source or {}), "train_tokens": len(train_tokens), "valid_tokens": len(dev_tokens)}
-        train_ids = torch.tensor(self.vocab_.encode(train_tokens), dtype=torch.long)  # (N,)
-        dev_ids = torch.tensor(self.vocab_.encode(dev_tokens), dtype=torch.long)  # (M,)
+        train_ids, dev_ids = _ids(self.vocab_, train_tokens), _ids(self.vocab_, dev_tokens)  # (N,), (M,)
         if train_ids.numel() <= self.batch_size:
             raise RnnkitError(f"training text too short: {train_ids.numel()} tokens for {self.batch_size} streams")
         logger.info("%s-level vocabulary of %d symbols; %d training and %d validation tokens",
@@ -281,7 +286,7 @@ class LanguageModel:
         unknown = self.vocab_.unknown(tokens)
         if unknown:
             logger.warning("%d symbol type(s) not in the vocabulary are scored as <unk>", len(unknown))
-        ids = torch.tensor(self.vocab_.encode(tokens), dtype=torch.long)  # (N,)
+        ids = _ids(self.vocab_, tokens)  # (N,)
         streams = streams_for(ids, self.bptt)
         loss = stream_loss(self.model_, streams)
         predicted = tokens[1 : streams.num_tokens + 1]

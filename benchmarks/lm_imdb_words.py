@@ -1,0 +1,85 @@
+"""Word-level LM on IMDB review text: rnnkit's LanguageModel vs a bare nn.LSTM loop, same size and budget.
+
+Training text: the first ``--train-reviews`` reviews of ``imdb/train.jsonl``; evaluation text: the first
+``--eval-reviews`` of ``imdb/test.jsonl``; one review per line (``<br />`` read as a space), whitespace
+words, ``<eos>`` at each line end, the ``--max-vocab`` most frequent words (others ``<unk>``). Figures:
+perplexity on the evaluation text at the end of the budget, and throughput (words/s).
+
+    flock /tmp/rnnkit-bench.lock python benchmarks/lm_imdb_words.py --budget 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _lm_common import add_model_arguments, shared_data, streams_for, train_bare, train_rnnkit, validation_loss
+from _record import command_line, record
+from rnnkit.data.text import build_vocab, tokenize
+
+
+def reviews(path: Path, count: int) -> str:
+    lines = []
+    with open(path, encoding="utf-8") as f:
+        for line, _ in zip(f, range(count), strict=False):
+            lines.append(" ".join(json.loads(line)["text"].replace("<br />", " ").split()))
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(shared_data() / "imdb"), help="folder of train.jsonl, test.jsonl")
+    parser.add_argument("--train-reviews", type=int, default=5000, help="training reviews (default 5000)")
+    parser.add_argument("--eval-reviews", type=int, default=500, help="evaluation reviews (default 500)")
+    parser.add_argument("--max-vocab", type=int, default=20000, help="vocabulary size (default 20000)")
+    parser.add_argument("--out", default="runs/bench-lm-imdb", help="rnnkit's run directory")
+    add_model_arguments(parser, hidden=256, layers=1, embedding=256, bptt=35, batch_size=32, dropout=0.2, lr=2e-3)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    torch.set_num_threads(args.threads)
+
+    train_text = reviews(Path(args.data) / "train.jsonl", args.train_reviews)
+    valid_text = reviews(Path(args.data) / "test.jsonl", args.eval_reviews)
+    train_tokens = tokenize(train_text, "word")
+    vocab = build_vocab(train_tokens, "word", max_size=args.max_vocab)
+    valid = streams_for(torch.tensor(vocab.encode(tokenize(valid_text, "word"))), args.bptt)
+    figures = {}
+    if args.only in ("both", "rnnkit"):
+        run = train_rnnkit(train_text, valid_text, "word", args, Path(args.out), max_vocab=args.max_vocab)
+        assert run["lm"].vocab_ == vocab
+        figures["rnnkit"] = (run["steps"], run["tokens_per_s"], validation_loss(run["lm"].model_, valid, args.device))
+    if args.only in ("both", "bare"):
+        bare = train_bare(torch.tensor(vocab.encode(train_tokens)), valid, len(vocab), args)
+        figures["bare nn.LSTM loop"] = (bare["steps"], bare["tokens_per_s"],
+                                        validation_loss(bare["model"], valid, args.device))
+    body = [
+        f"Budget {args.budget:.0f} s per model on {args.device} ({args.threads} threads); {args.layers}×{args.hidden} "
+        f"LSTM, E {args.embedding}, batch {args.batch_size}, bptt {args.bptt}, dropout {args.dropout}, Adam "
+        f"{args.lr}; {len(train_tokens):,} training words ({args.train_reviews} reviews), vocabulary {len(vocab)}, "
+        f"{valid.num_tokens:,} evaluation words ({args.eval_reviews} test reviews).",
+        "",
+        "| model | steps | words/s (median of 50-step windows) | eval loss (nats/word) | perplexity |",
+        "|---|---:|---:|---:|---:|",
+        *[f"| {name} | {steps} | {rate:,.0f} | {loss:.4f} | {math.exp(loss):.1f} |"
+          for name, (steps, rate, loss) in figures.items()],
+    ]
+    if len(figures) == 2:
+        (_, r_rate, r_loss), (_, b_rate, b_loss) = figures["rnnkit"], figures["bare nn.LSTM loop"]
+        body += ["", f"- throughput ratio rnnkit / bare: **{r_rate / max(b_rate, 1e-9):.3f}**",
+                 f"- perplexity ratio rnnkit / bare: **{math.exp(r_loss - b_loss):.3f}** (≤ 1: rnnkit no worse)"]
+    text = "\n".join(body)
+    if args.no_record:
+        print(text)
+    else:
+        record("Word LM on IMDB reviews: rnnkit vs bare nn.LSTM loop", command_line(), text)
+
+
+if __name__ == "__main__":
+    main()
