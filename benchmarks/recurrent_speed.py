@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import sys
 import time
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     names = list(dict.fromkeys([VARIANTS[n][2] for n in args.variants] + args.variants))
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes]
     start = time.perf_counter()
+    load_before = os.getloadavg()[0]  # other processes on a shared machine slow the wall clock down
     peak = matmul_peak(device, clock)
     log.info("float32 matmul peak: %.1f GFLOP/s", peak)
     sections = [f"Clock: {args.clock} time. float32 matmul peak (2048² product, best of 3 s): **{peak:.1f} GFLOP/s**. "
@@ -164,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
         times = measure(shape, names, device, args.rounds, deadline, clock)
         sections.append(report(shape, times, peak))
         log.info("%s", sections[-1])
+    sections.insert(0, f"1-minute load average of the machine: {load_before:.1f} at the start, "
+                       f"{os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores).")
     body = "\n\n".join(sections)
     title = f"Recurrent layer train-step speed ({args.device}, {args.threads} threads, {args.clock} clock)"
     if args.no_record:
