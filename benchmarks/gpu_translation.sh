@@ -25,6 +25,7 @@ timeout 420 python benchmarks/translation.py --device cuda --models b --budget-m
     --throughput-seconds 15 --batch-size 128 --throughput-batch-size 128 --threads 8 --data "$DATA" \
     --out /tmp/rnnkit-translation-runs
 if [ -n "${OUT:-}" ]; then
-    awk '/^## Translation: /{section=""} {section=section $0 "\n"} END{printf "%s", section}' BENCHMARKS.md \
-        > "$OUT/gpu_translation.md"
+    # the last "## Translation: ..." section of BENCHMARKS.md, up to the next "## " heading
+    awk '/^## /{if (cur ~ /^## Translation: /) last = cur; cur = ""} {cur = cur $0 "\n"}
+         END{if (cur ~ /^## Translation: /) last = cur; printf "%s", last}' BENCHMARKS.md > "$OUT/gpu_translation.md"
 fi

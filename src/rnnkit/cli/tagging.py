@@ -54,6 +54,7 @@ CLASSIFIER_FLAGS = {
     "dropout": ("dropout", float, "dropout rate"),
     "pooling": ("pooling", str, "read-out: final (the two final states, the lecture's), mean, max or attention"),
     "min-freq": ("min_freq", int, "words seen fewer times in training become <unk>"),
+    "word-dropout": ("word_dropout", float, "probability of replacing a training word by <unk>"),
     "max-length": ("max_length", int, "keep only the first N tokens of each text"),
     "embeddings": ("embeddings", str, "pretrained word vectors, word2vec/GloVe text format, size --embedding-dim"),
     "batch-size": ("batch_size", int, "texts per batch"),

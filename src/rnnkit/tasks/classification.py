@@ -37,7 +37,8 @@ from rnnkit.models.classifier import POOLINGS, AttentionPool, BiRNNClassifier
 
 TASK = "classifier"
 _SETTINGS = ("cell", "embedding_dim", "hidden_size", "num_layers", "dropout", "pooling", "min_freq",
-             "lowercase", "max_length", "batch_size", "data_format", "tokenizer", "label_field", "text_field")
+             "lowercase", "word_dropout", "max_length", "batch_size", "data_format", "tokenizer", "label_field",
+             "text_field")
 
 
 def as_examples(data: Iterable[LabelledText | tuple[Sequence[str], str]]) -> list[LabelledText]:
@@ -67,14 +68,19 @@ class ClassificationTask:
         train: (token id lists, label ids); dev: the same, or None.
         batch_size: sequences per batch; seed: for the batch order.
         classes: the label names (for macro-F1).
+        word_dropout: probability of replacing a training word by ``<unk>`` (id ``unk_id``), so that the
+            classifier cannot lean on a few words alone (Iyyer et al. 2015) and ``<unk>`` is trained.
     """
 
-    def __init__(self, train, dev, batch_size: int, seed: int, classes: Sequence[str]) -> None:
+    def __init__(self, train, dev, batch_size: int, seed: int, classes: Sequence[str], word_dropout: float = 0.0,
+                 unk_id: int = 1) -> None:
         self.ids, self.labels = train
         self.dev = dev
         self.batch_size = batch_size
         self.seed = seed
         self.classes = list(classes)
+        self.word_dropout = word_dropout
+        self.unk_id = unk_id
         self._eval: list[ClassificationBatch] | None = None
 
     def train_batches(self, epoch: int) -> Batches:
@@ -91,7 +97,11 @@ class ClassificationTask:
         return self._eval
 
     def loss(self, model: nn.Module, batch: ClassificationBatch, state: Any, step: int) -> StepResult:
-        logits = model(batch.ids, batch.lengths)  # (B, C)
+        ids = batch.ids
+        if model.training and self.word_dropout > 0:
+            drop = torch.rand(ids.shape, device=ids.device) < self.word_dropout
+            ids = ids.masked_fill(drop & (ids != 0), self.unk_id)
+        logits = model(ids, batch.lengths)  # (B, C)
         right = (logits.argmax(1) == batch.labels).float().mean()
         return StepResult(F.cross_entropy(logits, batch.labels), len(batch.labels), None, {"accuracy": float(right)})
 
@@ -139,6 +149,7 @@ class Classifier:
         pooling: "final" (the two final states, the lecture's read-out), "mean", "max" or "attention".
         min_freq: words seen fewer times in training become <unk> (default 1).
         lowercase: lower-case texts before look-up (default False).
+        word_dropout: probability of replacing a training word by <unk> (default 0.1).
         max_length: keep only the first N tokens of each text (default None: all).
         embeddings: a word2vec/GloVe text file of pretrained vectors of size embedding_dim (default None).
         batch_size: sequences per batch (default 32).
@@ -151,7 +162,7 @@ class Classifier:
     def __init__(
         self, cell: str = "lstm", embedding_dim: int = 100, hidden_size: int = 150, num_layers: int = 1,
         dropout: float = 0.5, pooling: str = "final", min_freq: int = 1, lowercase: bool = False,
-        max_length: int | None = None, embeddings: str | None = None, batch_size: int = 32,
+        word_dropout: float = 0.1, max_length: int | None = None, embeddings: str | None = None, batch_size: int = 32,
         train_config: TrainConfig | None = None, out_dir: str | None = None, data_format: str | None = None,
         tokenizer: str = "split", label_field: str = "label", text_field: str = "text",
     ) -> None:
@@ -163,6 +174,7 @@ class Classifier:
         self.pooling = pooling
         self.min_freq = min_freq
         self.lowercase = lowercase
+        self.word_dropout = word_dropout
         self.max_length = max_length
         self.embeddings = embeddings
         self.batch_size = batch_size
@@ -209,7 +221,8 @@ class Classifier:
             if config.monitor == "loss":
                 config = dataclasses.replace(config, monitor="accuracy", monitor_mode="max")
         task = ClassificationTask(([self.vocab_.encode(t) for t in texts], self._label_ids(train_set)), dev_data,
-                                  self.batch_size, config.seed, self.classes_.symbols)
+                                  self.batch_size, config.seed, self.classes_.symbols, self.word_dropout,
+                                  self.vocab_.id(UNK))
         with tempfile.TemporaryDirectory(prefix="rnnkit-classifier-") as scratch:
             self.result_ = Trainer(self.model_, task, config, self.out_dir or scratch, self._meta()).fit()
         return self
