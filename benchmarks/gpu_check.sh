@@ -4,11 +4,12 @@
 #      vs a float64 CPU reference), benchmarks/gpu_correctness.py;
 #   2. train-step speed on CUDA, benchmarks/recurrent_speed.py --device cuda (90 s budget).
 # The speed section is appended to BENCHMARKS.md and, when $OUT is set (the device runner's output
-# folder), also copied to $OUT/gpu_benchmarks.md together with the full log $OUT/gpu_check.log.
+# folder; /tmp otherwise), also copied to $OUT/gpu_benchmarks.md with the full log $OUT/gpu_check.log.
 # Usage: bash benchmarks/gpu_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="${OUT:-.}"
+out="${OUT:-/tmp}"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"  # works without pip install -e .
 before=$(wc -l < BENCHMARKS.md)
 {
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
