@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def machine() -> str:
 def command_line() -> str:
     """The command that ran this benchmark, as a user would type it."""
     script = os.path.relpath(sys.argv[0], BENCHMARKS_MD.parent)
-    return " ".join(["python", script, *sys.argv[1:]])
+    return shlex.join(["python", script, *sys.argv[1:]])
 
 
 def record(title: str, command: str, body_markdown: str) -> None:

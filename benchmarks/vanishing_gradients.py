@@ -9,8 +9,8 @@ Three parts, one run (append to BENCHMARKS.md):
    the same test examples.
 3. The probe again, on the cells trained at the longest length: what training did to the decay.
 
-    flock /tmp/rnnkit-bench.lock python benchmarks/vanishing_gradients.py --budget-seconds 75 \\
-        --lengths 25,50,100
+    flock /tmp/rnnkit-bench.lock python benchmarks/vanishing_gradients.py --budget-seconds 90 \\
+        --lengths 25,50,100 --threads 1
 """
 
 from __future__ import annotations
@@ -48,15 +48,15 @@ def _longrange_table(results: list[LongRangeResult]) -> str:
     lines = ["| T | cell | test MSE | baseline MSE (predict 1) | MSE / baseline | < 0.01 | steps | seconds |",
              "|---:|---|---:|---:|---:|:---:|---:|---:|"]
     for r in results:
-        lines.append(f"| {r.length} | {r.cell} | {r.value:.4f} | {r.baseline:.4f} | {r.value / r.baseline:.3f} | "
+        lines.append(f"| {r.length} | {r.cell} | {r.value:.2e} | {r.baseline:.4f} | {r.value / r.baseline:.2e} | "
                      f"{'yes' if r.value < 0.01 else 'no'} | {r.steps} | {r.seconds:.0f} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--budget-seconds", type=float, default=75.0,
-                        help="training time per cell and length, in seconds (default: 75)")
+    parser.add_argument("--budget-seconds", type=float, default=90.0,
+                        help="training time per cell and length, in seconds (default: 90)")
     parser.add_argument("--lengths", default="25,50,100", help="adding-problem lengths (default: 25,50,100)")
     parser.add_argument("--cells", default="elman,gru,lstm", help="cells (default: elman,gru,lstm)")
     parser.add_argument("--hidden", type=int, default=64, help="hidden size of the trained models (default: 64)")

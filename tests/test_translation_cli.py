@@ -140,9 +140,9 @@ def test_translator_learns_a_word_by_word_translation(tmp_path):
     test_src, test_tgt = corpus(30, seed=3)
     settings = TranslatorSettings(embedding_size=32, hidden_size=48, batch_size=32, min_freq=1, dropout=0.0,
                                   label_smoothing=0.0, bleu_tokenize="none")
-    config = Translator.default_train_config(False, lr=0.01, epochs=8, progress="off", seed=0)
+    config = Translator.default_train_config(False, lr=0.01, epochs=10, progress="off", seed=0)
     translator = Translator(settings, config).fit(list(zip(src, tgt, strict=True)), out_dir=tmp_path / "learn")
-    assert translator.score(test_src, test_tgt, beam=3) > 60.0
+    assert translator.score(test_src, test_tgt, beam=3) > 40.0  # 89 here; untrained ~0, no attention 21
     again = Translator.load(tmp_path / "learn")
     assert again.translate(test_src[:5], beam=3) == translator.translate(test_src[:5], beam=3)
 

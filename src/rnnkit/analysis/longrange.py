@@ -135,10 +135,10 @@ def train_one(
     cell: str,
     length: int,
     out_dir: str | Path,
-    budget_seconds: float = 60.0,
-    hidden_size: int = 128,
+    budget_seconds: float = 90.0,
+    hidden_size: int = 64,
     batch_size: int = 64,
-    lr: float = 3e-3,
+    lr: float = 1e-2,
     seed: int = 0,
     device: str = "cpu",
     max_steps: int | None = None,
@@ -173,10 +173,10 @@ def run_longrange(
     lengths: Sequence[int] = (25, 50, 100, 200),
     cells: Sequence[str] = ("elman", "gru", "lstm"),
     out_dir: str | Path = "longrange",
-    budget_seconds: float = 60.0,
-    hidden_size: int = 128,
+    budget_seconds: float = 90.0,
+    hidden_size: int = 64,
     batch_size: int = 64,
-    lr: float = 3e-3,
+    lr: float = 1e-2,
     seed: int = 0,
     device: str = "cpu",
 ) -> list[LongRangeResult]:
@@ -207,7 +207,7 @@ def format_results(results: Sequence[LongRangeResult]) -> str:
     lines = [header, "-" * len(header)]
     for length in lengths:
         row = [by_key.get((length, c)) for c in cells]
-        values = " ".join(f"{r.value:>16.4f}" if r else f"{'-':>16}" for r in row)
+        values = " ".join(f"{r.value:>16.4g}" if r else f"{'-':>16}" for r in row)
         steps = "/".join(str(r.steps) if r else "-" for r in row)
         baseline = next(r.baseline for r in row if r)
         lines.append(f"{length:>6} {values} {baseline:>10.4f} {steps:>18}")

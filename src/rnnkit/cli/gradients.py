@@ -2,7 +2,7 @@
 
 Examples:
     rnnkit gradients --cells elman,gru,lstm --length 100 --out runs/gradients
-    rnnkit longrange --task adding --lengths 25,50,100 --budget-seconds 60 --out runs/adding
+    rnnkit longrange --task adding --lengths 25,50,100 --budget-seconds 90 --out runs/adding
     rnnkit gradients --checkpoint runs/adding/elman-T100 runs/adding/lstm-T100 --out runs/trained
 """
 
@@ -95,11 +95,11 @@ def _add_longrange(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--lengths", type=_lengths, default=[25, 50, 100, 200],
                         help="sequence lengths T (copy: the delay) (default: 25,50,100,200)")
     parser.add_argument("--cells", type=_cells, default=list(CELLS), help="cells to train (default: elman,gru,lstm)")
-    parser.add_argument("--budget-seconds", type=float, default=60.0,
-                        help="training time per cell and length, in seconds (default: 60)")
-    parser.add_argument("--hidden", type=_positive, default=128, help="hidden size H (default: 128)")
+    parser.add_argument("--budget-seconds", type=float, default=90.0,
+                        help="training time per cell and length, in seconds (default: 90)")
+    parser.add_argument("--hidden", type=_positive, default=64, help="hidden size H (default: 64)")
     parser.add_argument("--batch", type=_positive, default=64, help="training batch size (default: 64)")
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default: 0.003)")
+    parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default: 0.01)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
                         help="where to train (default: cpu)")
     parser.add_argument("--out", default="longrange", help="directory for the runs, results.json and "
