@@ -73,6 +73,8 @@ def _add_flags(parser: argparse.ArgumentParser, flags: dict, cls: type) -> None:
                        help="look words up in lower case (default: no)")
     parser.add_argument("--config", metavar="FILE", default=None,
                         help="JSON file of model and training settings (flags given on the command line win)")
+    parser.add_argument("--resume", action="store_true", default=False,
+                        help="continue the run in --out from its last checkpoint (same data and settings)")
     add_train_arguments(parser)
 
 
@@ -132,7 +134,7 @@ def run_train_tagger(args: argparse.Namespace) -> int:
     log.info("%s: %d sentences; dev: %s", args.train, len(train), "-" if dev is None else f"{len(dev)} sentences")
     tagger = Tagger(**settings, train_config=config, out_dir=args.out, data_format=fmt, column=column)
     try:
-        tagger.fit(train, dev)
+        tagger.fit(train, dev, resume=args.resume)
     except ValueError as err:
         raise _model_error(err) from None
     result = tagger.result_
@@ -217,7 +219,7 @@ def run_train_classifier(args: argparse.Namespace) -> int:
         train = list(_read_examples(args.train, classifier, args.format))
         dev = None if args.dev is None else list(_read_examples(args.dev, classifier, args.format))
         log.info("%s: %d examples; dev: %s", args.train, len(train), "-" if dev is None else f"{len(dev)} examples")
-        classifier.fit(train, dev)
+        classifier.fit(train, dev, resume=args.resume)
     except ValueError as err:
         raise _model_error(err) from None
     result = classifier.result_

@@ -31,7 +31,7 @@ from rnnkit.data.embeddings import read_vectors
 from rnnkit.data.labelled_text import LabelledText
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.engine import StepResult, TrainConfig, Trainer, load_model, resolve_device, save_model
-from rnnkit.errors import CheckpointError, DataError
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.metrics.confusion import ConfusionMatrix
 from rnnkit.models.classifier import POOLINGS, AttentionPool, BiRNNClassifier
 
@@ -196,11 +196,15 @@ class Classifier:
         return BiRNNClassifier(len(self.vocab_), len(self.classes_), self.embedding_dim, self.hidden_size,
                                self.num_layers, self.cell, self.dropout, pooling)
 
-    def fit(self, train: Iterable, dev: Iterable | None = None) -> Classifier:
+    def fit(self, train: Iterable, dev: Iterable | None = None, resume: bool = False) -> Classifier:
         """Build ``vocab_``, ``classes_`` and ``model_`` from ``train`` and train (early stopping on ``dev``).
 
         ``train`` and ``dev`` hold :class:`~rnnkit.data.labelled_text.LabelledText` or ``(tokens, label)``.
+        With ``resume``, training continues from the last checkpoint in ``out_dir``
+        (the same data and settings give the same vocabularies, so the run goes on exactly).
         """
+        if resume and self.out_dir is None:
+            raise ConfigError("resume needs the run directory (out_dir) of the run to continue")
         train_set = as_examples(train)
         dev_set = None if dev is None else as_examples(dev)
         if not train_set:
@@ -224,7 +228,7 @@ class Classifier:
                                   self.batch_size, config.seed, self.classes_.symbols, self.word_dropout,
                                   self.vocab_.id(UNK))
         with tempfile.TemporaryDirectory(prefix="rnnkit-classifier-") as scratch:
-            self.result_ = Trainer(self.model_, task, config, self.out_dir or scratch, self._meta()).fit()
+            self.result_ = Trainer(self.model_, task, config, self.out_dir or scratch, self._meta()).fit(resume=resume)
         return self
 
     def _label_ids(self, examples: Sequence[LabelledText]) -> list[int]:

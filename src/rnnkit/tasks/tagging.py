@@ -31,7 +31,7 @@ from rnnkit.data.embeddings import read_vectors
 from rnnkit.data.tag_schemes import detect
 from rnnkit.data.tagged_sentence import FORMATS, TaggedSentence, read_plain
 from rnnkit.engine import TrainConfig, Trainer, load_model, resolve_device, save_model
-from rnnkit.errors import CheckpointError, DataError
+from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.metrics.confusion import ConfusionMatrix
 from rnnkit.metrics.tagging import SpanScores, span_scores, tag_confusion
 from rnnkit.models.crf import CRF
@@ -163,12 +163,16 @@ class Tagger:
         return BiRNNTagger(len(encoder.words), num_tags, self.word_dim, chars, self.hidden_size, self.num_layers,
                            self.cell, self.dropout, head)
 
-    def fit(self, train: Iterable, dev: Iterable | None = None) -> Tagger:
+    def fit(self, train: Iterable, dev: Iterable | None = None, resume: bool = False) -> Tagger:
         """Build the vocabularies and the model from ``train`` and train it (early stopping on ``dev``).
 
         ``train`` and ``dev`` hold :class:`~rnnkit.data.tagged_sentence.TaggedSentence` objects or
         ``(tokens, tags)`` pairs.
+        With ``resume``, training continues from the last checkpoint in ``out_dir``
+        (the same data and settings give the same vocabularies, so the run goes on exactly).
         """
+        if resume and self.out_dir is None:
+            raise ConfigError("resume needs the run directory (out_dir) of the run to continue")
         train_set = as_sentences(train)
         dev_set = None if dev is None else as_sentences(dev)
         if not train_set:
@@ -195,7 +199,7 @@ class Tagger:
         self._fitted_parts(encoder, model, headline)
         with tempfile.TemporaryDirectory(prefix="rnnkit-tagger-") as scratch:
             out_dir = self.out_dir or scratch
-            self.result_ = Trainer(model, task, config, out_dir, self._meta()).fit()
+            self.result_ = Trainer(model, task, config, out_dir, self._meta()).fit(resume=resume)
         return self
 
     def _fitted_parts(self, encoder: TaggingEncoder, model: BiRNNTagger, headline: str) -> None:
