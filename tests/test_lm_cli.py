@@ -3,19 +3,11 @@
 import json
 
 import pytest
-import torch
 
 from rnnkit.cli.main import main
 
 TEXT = "to be or not to be\nthat is the question\n" * 40
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,6 @@ from rnnkit.tasks.language_model import LanguageModel, split_settings, train
 PERIODIC = "abcd efg\n" * 300
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run far faster on one thread (two threads spin against each other on a busy CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 QUICK = {"progress": "off", "lr": 0.01, "eval_every": 50, "device": "cpu"}
 
 

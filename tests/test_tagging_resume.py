@@ -29,7 +29,6 @@ def _weights(model):
      ClassificationTask),
 ], ids=["tagger", "classifier"])
 def test_resumed_run_matches_an_uninterrupted_one(tmp_path, monkeypatch, make, data, task):
-    torch.set_num_threads(1)
     whole = make(config(10), str(tmp_path / "whole")).fit(data)
     make(config(4), str(tmp_path / "split")).fit(data)
     steps_taken = []

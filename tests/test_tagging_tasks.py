@@ -38,14 +38,6 @@ def ner_corpus(n, seed):
     return data
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Models this small train faster on one thread than on two (thread start-up costs more than it saves)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def config(**extra):
     return TrainConfig(**{"device": "cpu", "progress": "off", "lr": 0.02, "seed": 0, **extra})

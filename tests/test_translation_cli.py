@@ -4,7 +4,6 @@ import json
 import random
 
 import pytest
-import torch
 
 from rnnkit.cli.main import main
 from rnnkit.errors import RnnkitError
@@ -27,14 +26,6 @@ def write_lines(path, lines):
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return str(path)
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: one thread avoids synchronisation costs that dominate on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
