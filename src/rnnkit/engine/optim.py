@@ -23,12 +23,17 @@ from rnnkit.errors import CheckpointError, ConfigError
 
 
 def build_optimizer(config: TrainConfig, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
-    """The optimiser named by ``config.optimizer`` over ``parameters``."""
+    """The optimiser named by ``config.optimizer`` over ``parameters``.
+
+    ``foreach=True``: torch picks it on CUDA by default but not on the CPU, where updating all parameters
+    in one multi-tensor kernel per operation made an Adam step 1.75x faster (2×512 LSTM, one thread).
+    """
     if config.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+        return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
+    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+                           foreach=True)
 
 
 class LRSchedule:
