@@ -15,8 +15,8 @@ from torch import nn
 
 from rnnkit.layers import Recurrent
 
-# "gru-cudnn" is the GRU variant torch's fused kernel computes (the layer's fast "torch" backend);
-# "gru" is the lecture's GRU, run by the readable cell.
+# "gru-cudnn" is the GRU in torch.nn.GRU's form (cuDNN on CUDA, hand-written BPTT on the CPU);
+# "gru" is the lecture's GRU (hand-written BPTT, checked against the readable cell).
 CELLS = ("lstm", "gru", "gru-cudnn", "elman")
 
 
