@@ -19,9 +19,9 @@ Decoder, at step t with the previous target token y^{(t−1)} (<bos> at t = 1):
     logits^{(t)} = W_hy h̃^{(t)} + b_y                           (B, V)
 
 Speed: the encoder runs on the layer's fastest exact backend (``auto``); the attention keys (W_k m_j) are
-computed once per
-batch; each decoder step runs torch's one-step kernel on the cell's own weights (flattened once per batch)
-where torch has one (GRU cudnn variant, LSTM, Elman), and the output layer runs once over all steps.
+computed once per batch; each decoder step runs torch's one-step kernel on the cell's own weights
+(flattened once per batch) where torch has one (GRU cudnn variant, LSTM, Elman), and the output layer
+runs once over all steps.
 """
 
 from __future__ import annotations
