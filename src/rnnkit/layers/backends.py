@@ -73,26 +73,40 @@ def run_torch(
     cell: RecurrentCell, x: torch.Tensor, state: State, lengths: torch.Tensor | None, mask: torch.Tensor | None
 ) -> tuple[torch.Tensor, State]:
     """Run torch's fused kernel with the cell's parameters (packed sequences when there are lengths)."""
+    hx = tuple(s.unsqueeze(0) for s in state) if cell.num_states == 2 else state.unsqueeze(0)  # (1, B, H)
+    out, final = run_torch_stack([cell], x, hx, lengths, num_layers=1, bidirectional=False, dropout=0.0)
+    return out, (final[0] if cell.num_states == 1 else (final[0][0], final[1][0]))
+
+
+def run_torch_stack(
+    cells: list[RecurrentCell], x: torch.Tensor, state: State, lengths: torch.Tensor | None, num_layers: int,
+    bidirectional: bool, dropout: float,
+) -> tuple[torch.Tensor, State]:
+    """Run a whole stack of cells (layer-major, forward then backward direction) in one call of torch's
+    fused kernel, as nn.LSTM/nn.GRU/nn.RNN do: one call instead of L·D, and no reversal copies.
+
+    state: (L·D, B, H), or (h, c) of that shape for the LSTM. Returns out (B, T, D·H) and the final state
+    in the same layout.
+    """
+    cell = cells[0]
     mode = torch_mode(cell)
     if mode is None:
         raise ValueError(f"torch has no fused kernel for {cell!r}; use backend 'autograd' or 'bptt'")
     kernel = getattr(torch._VF, mode)
-    weights = torch_weights(cell)
-    hx = tuple(s.unsqueeze(0) for s in state) if cell.num_states == 2 else state.unsqueeze(0)  # (1, B, H)
-    args = (weights, cell.bias, 1, 0.0, cell.training, False)
+    weights = [w for c in cells for w in torch_weights(c)]
+    args = (weights, cell.bias, num_layers, dropout, cell.training, bidirectional)
     if lengths is None:
-        out, *final = kernel(x, hx, *args, True)  # batch_first
+        out, *final = kernel(x, state, *args, True)  # batch_first
     else:
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         order, inverse = packed.sorted_indices, packed.unsorted_indices
-        hx = tuple(s.index_select(1, order) for s in hx) if cell.num_states == 2 else hx.index_select(1, order)
-        data, *final = kernel(packed.data, packed.batch_sizes, hx, *args)
+        state = tuple(s.index_select(1, order) for s in state) if cell.num_states == 2 else state.index_select(1, order)
+        data, *final = kernel(packed.data, packed.batch_sizes, state, *args)
         out, _ = pad_packed_sequence(
             PackedSequence(data, packed.batch_sizes, order, inverse), batch_first=True,
             total_length=x.size(1),
-        )  # (B, T, H)
+        )  # (B, T, D·H)
         final = [f.index_select(1, inverse) for f in final]
-    final = [f.squeeze(0) for f in final]  # (B, H) each
     return out, (final[0] if cell.num_states == 1 else (final[0], final[1]))
 
 

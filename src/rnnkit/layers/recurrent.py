@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from rnnkit.cells import make_cell
-from rnnkit.layers.backends import RUNNERS, State, choose_backend
+from rnnkit.layers.backends import RUNNERS, State, choose_backend, run_torch_stack
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
@@ -174,6 +174,13 @@ class Recurrent(nn.Module):
         if lengths is not None:
             lengths = lengths.to(x.device)
             mask = torch.arange(T, device=x.device) < lengths[:, None]  # (B, T)
+        if choose_backend(self.cells[0], self.backend, x.device) == "torch":
+            self.backend_used = "torch"
+            if state is None:
+                zeros = x.new_zeros(self.num_layers * self.num_directions, B, self.hidden_size)
+                state = zeros if self.cells[0].num_states == 1 else (zeros, zeros.clone())
+            return run_torch_stack(list(self.cells), x, state, lengths, self.num_layers, self.bidirectional,
+                                   self.dropout)
         finals = []
         layer_input = x
         for layer in range(self.num_layers):
