@@ -25,7 +25,7 @@ from rnnkit.data.labelled_text import TOKENIZERS, read_labelled
 from rnnkit.data.tagged_sentence import FORMATS as TAG_FORMATS
 from rnnkit.engine.config import TrainConfig, add_train_arguments, read_json_file, train_config_from_args
 from rnnkit.errors import ConfigError
-from rnnkit.metrics.confusion import scores_table
+from rnnkit.metrics.confusion import ConfusionMatrix, scores_table
 from rnnkit.tasks.classification import Classifier
 from rnnkit.tasks.tagging import DEFAULT_COLUMNS, Tagger, read_tagged, resolve_format
 
@@ -277,13 +277,7 @@ def _evaluate_tagger(args: argparse.Namespace) -> int:
         print(f"spans: precision {100 * s.precision:.2f}  recall {100 * s.recall:.2f}  F1 {100 * s.f1:.2f}")
         print(scores_table(s.per_type))
     print("per tag (tokens):")
-    print(scores_table(report.confusion.scores()))
-    print("confusion matrix (rows gold, columns predicted):")
-    print(report.confusion.to_text())
-    if args.plot:
-        report.confusion.plot(args.plot, title=f"{args.file}: tag confusion")
-        log.info("confusion matrix written to %s", args.plot)
-    return 0
+    return _report_confusion(report.confusion, args, "tag confusion")
 
 
 def _evaluate_classifier(args: argparse.Namespace) -> int:
@@ -292,11 +286,16 @@ def _evaluate_classifier(args: argparse.Namespace) -> int:
     report = classifier.evaluate(_read_examples(args.file, classifier, fmt))
     print(f"{args.file}: {report.examples} examples")
     print(f"accuracy {100 * report.accuracy:.2f}  macro-F1 {100 * report.macro_f1:.2f}")
-    print(scores_table(report.confusion.scores()))
+    return _report_confusion(report.confusion, args, "confusion")
+
+
+def _report_confusion(confusion: ConfusionMatrix, args: argparse.Namespace, title: str) -> int:
+    """Print per-label scores and the confusion matrix; draw it to ``--plot`` when given."""
+    print(scores_table(confusion.scores()))
     print("confusion matrix (rows gold, columns predicted):")
-    print(report.confusion.to_text())
+    print(confusion.to_text())
     if args.plot:
-        report.confusion.plot(args.plot, title=f"{args.file}: confusion")
+        confusion.plot(args.plot, title=f"{args.file}: {title}")
         log.info("confusion matrix written to %s", args.plot)
     return 0
 
