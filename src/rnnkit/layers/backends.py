@@ -9,9 +9,10 @@
 CUDA torch's cuDNN kernel wherever torch has one; on the CPU oneDNN's LSTM, but ``bptt`` for the GRU and
 the Elman RNN, whose torch CPU kernels are per-step compositions differentiated by autograd.
 
-Every runner takes x (B, T, I), the initial state (h (B, H), or (h, c) for the LSTM) and either nothing
-or the true ``lengths`` (B,) with the matching ``mask`` (B, T), and returns the outputs (B, T, H), zero at
-padded steps, and the state after each sequence's last real step.
+Every per-direction runner takes x (B, T, I), the initial state (h (B, H), or (h, c) for the LSTM) and
+either nothing or the true ``lengths`` (B,) with the matching ``mask`` (B, T), and returns the outputs
+(B, T, H), zero at padded steps, and the state after each sequence's last real step. torch's kernels run
+all layers and directions in one call instead (:func:`run_torch_stack`).
 """
 
 from __future__ import annotations
@@ -69,15 +70,6 @@ def torch_weights(cell: RecurrentCell) -> list[torch.Tensor]:
     return [W, U, b, torch.zeros_like(b)]
 
 
-def run_torch(
-    cell: RecurrentCell, x: torch.Tensor, state: State, lengths: torch.Tensor | None, mask: torch.Tensor | None
-) -> tuple[torch.Tensor, State]:
-    """Run torch's fused kernel with the cell's parameters (packed sequences when there are lengths)."""
-    hx = tuple(s.unsqueeze(0) for s in state) if cell.num_states == 2 else state.unsqueeze(0)  # (1, B, H)
-    out, final = run_torch_stack([cell], x, hx, lengths, num_layers=1, bidirectional=False, dropout=0.0)
-    return out, (final[0] if cell.num_states == 1 else (final[0][0], final[1][0]))
-
-
 def run_torch_stack(
     cells: list[RecurrentCell], x: torch.Tensor, state: State, lengths: torch.Tensor | None, num_layers: int,
     bidirectional: bool, dropout: float,
@@ -126,7 +118,9 @@ def run_bptt(
     raise ValueError(f"backend 'bptt' has no kernel for {cell!r}")
 
 
-RUNNERS = {"autograd": run_autograd, "bptt": run_bptt, "torch": run_torch}
+# The per-direction runners; "torch" runs the whole stack at once (run_torch_stack).
+RUNNERS = {"autograd": run_autograd, "bptt": run_bptt}
+BACKENDS = (*RUNNERS, "torch")
 
 
 def choose_backend(cell: RecurrentCell, requested: str, device: torch.device | None = None) -> str:
@@ -135,8 +129,8 @@ def choose_backend(cell: RecurrentCell, requested: str, device: torch.device | N
         mode = torch_mode(cell)
         on_cuda = device is not None and device.type == "cuda"
         return "torch" if mode is not None and (on_cuda or mode == "lstm") else "bptt"
-    if requested not in RUNNERS:
-        raise ValueError(f"backend must be 'auto' or one of {tuple(RUNNERS)}, got {requested!r}")
+    if requested not in BACKENDS:
+        raise ValueError(f"backend must be 'auto' or one of {BACKENDS}, got {requested!r}")
     if requested == "torch" and torch_mode(cell) is None:
         raise ValueError(f"backend 'torch' has no kernel for {cell!r} (torch computes only the cudnn-form "
                          "GRU, the LSTM and Elman tanh/relu); use 'bptt', 'autograd' or 'auto'")
