@@ -1,4 +1,4 @@
-"""Shared parts of the language-model benchmarks: a bare nn.LSTM char-rnn loop and an rnnkit run.
+"""Shared parts of the language-model benchmarks: a bare nn.LSTM char-rnn loop, an rnnkit run, both compared.
 
 The bare loop is what one would write by hand (pytorch/examples' word_language_model, Karpathy's
 char-rnn): embedding → nn.LSTM → dropout → linear, Adam, gradient clipping, truncated BPTT over B
@@ -11,7 +11,6 @@ same held-out streams at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections import Counter
@@ -21,15 +20,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from _setup import add_machine_arguments
 from rnnkit.data.streams import TokenStreams
+from rnnkit.data.vocab import Vocab
 from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.tasks.lm_training import stream_loss, streams_for
 
 WINDOW = 50  # steps per throughput window
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
+RNNKIT, BARE = "rnnkit", "bare nn.LSTM loop"  # the two rows of a comparison
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: int, embedding: int,
@@ -43,8 +41,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
     parser.add_argument("--dropout", type=float, default=dropout, help=f"dropout (default {dropout})")
     parser.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr})")
     parser.add_argument("--clip", type=float, default=5.0, help="gradient-norm clipping (default 5)")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    add_machine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--only", choices=("both", "rnnkit", "bare"), default="both",
                         help="run one side only (default both; ratios need both)")
@@ -128,6 +125,32 @@ def validation_loss(model: nn.Module, valid: TokenStreams, device: str) -> float
     return stream_loss(model, valid)
 
 
+def compare(train_text: str, valid_text: str, level: str, vocab: Vocab, train_ids: torch.Tensor,
+            valid: TokenStreams, args, out_dir: Path, **settings) -> dict[str, dict]:
+    """Train rnnkit's LanguageModel and the bare loop (or the one ``args.only`` names) on the same text.
+
+    ``vocab`` is built as rnnkit builds its own; ``train_ids`` and ``valid`` are the training text and the
+    validation streams in its ids, so that both models are scored on the same streams.
+    Returns ``{name: {"steps", "tokens_per_s", "loss" (validation loss at the end), "best"}}``.
+    """
+    figures = {}
+    if args.only in ("both", "rnnkit"):
+        run = train_rnnkit(train_text, valid_text, level, args, out_dir, **settings)
+        assert run["lm"].vocab_ == vocab  # the same ids, so the same validation streams
+        figures[RNNKIT] = {"steps": run["steps"], "tokens_per_s": run["tokens_per_s"], "best": run["best"],
+                           "loss": validation_loss(run["lm"].model_, valid, args.device)}
+    if args.only in ("both", "bare"):
+        bare = train_bare(train_ids, valid, len(vocab), args)
+        figures[BARE] = {"steps": bare["steps"], "tokens_per_s": bare["tokens_per_s"], "best": bare["best"],
+                         "loss": validation_loss(bare["model"], valid, args.device)}
+    return figures
+
+
+def throughput_ratio(figures: dict[str, dict]) -> float:
+    """rnnkit's tokens/s over the bare loop's, from the figures of :func:`compare` with both sides."""
+    return figures[RNNKIT]["tokens_per_s"] / max(figures[BARE]["tokens_per_s"], 1e-9)
+
+
 def repeated_ngram_rate(text: str, n: int = 4) -> float:
     """Share of the word n-grams of ``text`` that occur more than once in it (degenerate loops score high)."""
     words = text.split()
@@ -138,5 +161,5 @@ def repeated_ngram_rate(text: str, n: int = 4) -> float:
     return sum(1 for g in grams if counts[g] > 1) / len(grams)
 
 
-__all__ = ["BareCharRNN", "repeated_ngram_rate", "shared_data", "streams_for", "train_bare", "train_rnnkit",
-           "validation_loss"]
+__all__ = ["BARE", "RNNKIT", "BareCharRNN", "compare", "repeated_ngram_rate", "streams_for", "throughput_ratio",
+           "train_bare", "train_rnnkit", "validation_loss"]

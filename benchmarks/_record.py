@@ -1,4 +1,5 @@
-"""Append one benchmark result to BENCHMARKS.md, stamped with the command, the machine and the date."""
+"""Append one benchmark result to BENCHMARKS.md, stamped with the command, the machine and the date
+(or, on a dry run, only print it)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,11 @@ def record(title: str, command: str, body_markdown: str) -> None:
     with open(BENCHMARKS_MD, "a", encoding="utf-8") as f:
         f.write(section)
     print(section)
+
+
+def publish(title: str, body_markdown: str, dry_run: bool) -> None:
+    """Print the section (a dry run: BENCHMARKS.md is left alone) or :func:`record` it with this command."""
+    if dry_run:
+        print(f"## {title}\n\n{body_markdown}")
+    else:
+        record(title, command_line(), body_markdown)

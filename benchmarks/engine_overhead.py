@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import command_line, record
+from _record import publish
+from _setup import add_machine_arguments
 from rnnkit.engine import StepResult, TrainConfig, Trainer
 
 V, E, H, B, T = 65, 64, 256, 32, 100
@@ -114,8 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="time budget of each timed run (default 60)")
     parser.add_argument("--rounds", type=int, default=2, help="bare/engine pairs, alternating (default 2)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    add_machine_arguments(parser)
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -150,10 +150,7 @@ def main() -> None:
         + f"\n\nMean ratio engine / bare loop: **{sum(ratios) / len(ratios):.3f}** (wall clock), "
         f"**{sum(cpu_ratios) / len(cpu_ratios):.3f}** (CPU time)."
     )
-    if args.no_record:
-        print(body)
-    else:
-        record("Training engine overhead vs a bare loop", command_line(), body)
+    publish("Training engine overhead vs a bare loop", body, args.no_record)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import sys
 from pathlib import Path
@@ -20,8 +19,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lm_common import add_model_arguments, shared_data, streams_for, train_bare, train_rnnkit, validation_loss
-from _record import command_line, record
+from _lm_common import BARE, RNNKIT, add_model_arguments, compare, streams_for, throughput_ratio
+from _record import publish
+from _setup import shared_data, start
 from rnnkit.data.text import build_vocab, tokenize
 
 
@@ -41,24 +41,15 @@ def main() -> None:
     parser.add_argument("--max-vocab", type=int, default=20000, help="vocabulary size (default 20000)")
     parser.add_argument("--out", default="runs/bench-lm-imdb", help="rnnkit's run directory")
     add_model_arguments(parser, hidden=256, layers=1, embedding=256, bptt=35, batch_size=32, dropout=0.2, lr=2e-3)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    torch.set_num_threads(args.threads)
+    args = start(parser)
 
     train_text = reviews(Path(args.data) / "train.jsonl", args.train_reviews)
     valid_text = reviews(Path(args.data) / "test.jsonl", args.eval_reviews)
     train_tokens = tokenize(train_text, "word")
     vocab = build_vocab(train_tokens, "word", max_size=args.max_vocab)
     valid = streams_for(torch.tensor(vocab.encode(tokenize(valid_text, "word"))), args.bptt)
-    figures = {}
-    if args.only in ("both", "rnnkit"):
-        run = train_rnnkit(train_text, valid_text, "word", args, Path(args.out), max_vocab=args.max_vocab)
-        assert run["lm"].vocab_ == vocab
-        figures["rnnkit"] = (run["steps"], run["tokens_per_s"], validation_loss(run["lm"].model_, valid, args.device))
-    if args.only in ("both", "bare"):
-        bare = train_bare(torch.tensor(vocab.encode(train_tokens)), valid, len(vocab), args)
-        figures["bare nn.LSTM loop"] = (bare["steps"], bare["tokens_per_s"],
-                                        validation_loss(bare["model"], valid, args.device))
+    figures = compare(train_text, valid_text, "word", vocab, torch.tensor(vocab.encode(train_tokens)), valid, args,
+                      Path(args.out), max_vocab=args.max_vocab)
     body = [
         f"Budget {args.budget:.0f} s per model on {args.device} ({args.threads} threads); {args.layers}×{args.hidden} "
         f"LSTM, E {args.embedding}, batch {args.batch_size}, bptt {args.bptt}, dropout {args.dropout}, Adam "
@@ -67,18 +58,14 @@ def main() -> None:
         "",
         "| model | steps | words/s (median of 50-step windows) | eval loss (nats/word) | perplexity |",
         "|---|---:|---:|---:|---:|",
-        *[f"| {name} | {steps} | {rate:,.0f} | {loss:.4f} | {math.exp(loss):.1f} |"
-          for name, (steps, rate, loss) in figures.items()],
+        *[f"| {name} | {f['steps']} | {f['tokens_per_s']:,.0f} | {f['loss']:.4f} | {math.exp(f['loss']):.1f} |"
+          for name, f in figures.items()],
     ]
     if len(figures) == 2:
-        (_, r_rate, r_loss), (_, b_rate, b_loss) = figures["rnnkit"], figures["bare nn.LSTM loop"]
-        body += ["", f"- throughput ratio rnnkit / bare: **{r_rate / max(b_rate, 1e-9):.3f}**",
-                 f"- perplexity ratio rnnkit / bare: **{math.exp(r_loss - b_loss):.3f}** (≤ 1: rnnkit no worse)"]
-    text = "\n".join(body)
-    if args.no_record:
-        print(text)
-    else:
-        record("Word LM on IMDB reviews: rnnkit vs bare nn.LSTM loop", command_line(), text)
+        perplexity_ratio = math.exp(figures[RNNKIT]["loss"] - figures[BARE]["loss"])
+        body += ["", f"- throughput ratio rnnkit / bare: **{throughput_ratio(figures):.3f}**",
+                 f"- perplexity ratio rnnkit / bare: **{perplexity_ratio:.3f}** (≤ 1: rnnkit no worse)"]
+    publish("Word LM on IMDB reviews: rnnkit vs bare nn.LSTM loop", "\n".join(body), args.no_record)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,14 @@ the training text.
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
 import sys
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lm_common import add_model_arguments, repeated_ngram_rate, shared_data, train_rnnkit
-from _record import command_line, record
+from _lm_common import add_model_arguments, repeated_ngram_rate, train_rnnkit
+from _record import publish
+from _setup import shared_data, start
 from rnnkit.data.text import read_text_file
 
 
@@ -35,9 +33,7 @@ def main() -> None:
     parser.add_argument("--sample-length", type=int, default=2000, help="characters per sample (default 2000)")
     parser.add_argument("--out", default="runs/bench-lm-ss", help="run directory prefix")
     add_model_arguments(parser, hidden=256, layers=2, embedding=64, bptt=100, batch_size=32, dropout=0.2, lr=2e-3)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    torch.set_num_threads(args.threads)
+    args = start(parser)
 
     text = read_text_file(args.data)
     cut = int(len(text) * 0.9)
@@ -63,10 +59,7 @@ def main() -> None:
         "|---|---:|---:|---:|---:|",
         *rows,
     ])
-    if args.no_record:
-        print(body)
-    else:
-        record("Scheduled sampling vs teacher forcing (char LM, tiny-shakespeare)", command_line(), body)
+    publish("Scheduled sampling vs teacher forcing (char LM, tiny-shakespeare)", body, args.no_record)
 
 
 if __name__ == "__main__":

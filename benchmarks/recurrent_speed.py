@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import command_line, record
+from _record import publish
+from _setup import start
 from rnnkit.layers import Recurrent
 
 log = logging.getLogger("recurrent_speed")
@@ -144,16 +145,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="wall: elapsed time (default); process: this process's CPU time, which "
                              "leaves out time taken by other processes on a shared machine (needs --threads 1)")
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to BENCHMARKS.md")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = start(parser, argv)
     if args.clock == "process" and (args.threads != 1 or args.device != "cpu"):
         parser.error("--clock process measures CPU time and needs --device cpu --threads 1")
-    torch.set_num_threads(args.threads)
     clock = time.process_time if args.clock == "process" else time.perf_counter
     device = torch.device(args.device)
     names = list(dict.fromkeys([VARIANTS[n][2] for n in args.variants] + args.variants))
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes]
-    start = time.perf_counter()
+    began = time.perf_counter()
     load_before = os.getloadavg()[0]  # other processes on a shared machine slow the wall clock down
     peak = matmul_peak(device, clock)
     log.info("float32 matmul peak: %.1f GFLOP/s", peak)
@@ -162,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
                 "a shape that runs out of budget reports the rounds it finished."]
     for k, shape in enumerate(shapes):
         # Each shape gets an equal share of what is left of the budget.
-        deadline = time.perf_counter() + (args.budget - (time.perf_counter() - start)) / (len(shapes) - k)
+        deadline = time.perf_counter() + (args.budget - (time.perf_counter() - began)) / (len(shapes) - k)
         times = measure(shape, names, device, args.rounds, deadline, clock)
         sections.append(report(shape, times, peak))
         log.info("%s", sections[-1])
@@ -170,10 +169,7 @@ def main(argv: list[str] | None = None) -> None:
                        f"{os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores).")
     body = "\n\n".join(sections)
     title = f"Recurrent layer train-step speed ({args.device}, {args.threads} threads, {args.clock} clock)"
-    if args.no_record:
-        print(body)
-    else:
-        record(title, command_line(), body)
+    publish(title, body, args.no_record)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
-from _record import command_line, record
+from _record import publish
+from _setup import start
 from rnnkit.analysis.gradients import GradientProfile, probe_at_init, probe_checkpoint
 from rnnkit.analysis.longrange import LongRangeResult, run_longrange
 
@@ -69,9 +68,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--note", default="", help="a sentence added to the BENCHMARKS.md section")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = start(parser)
     logging.getLogger("rnnkit.engine").setLevel(logging.WARNING)
     cells = args.cells.split(",")
     lengths = [int(n) for n in args.lengths.split(",")]
@@ -104,10 +101,7 @@ def main() -> None:
         f"Total time {total / 60:.1f} min. {args.note}"
     )
     title = "Vanishing gradients: gradient decay and the adding problem"
-    if args.dry_run:
-        print(f"## {title}\n\n{body}")
-    else:
-        record(title, command_line(), body)
+    publish(title, body, args.dry_run)
 
 
 if __name__ == "__main__":

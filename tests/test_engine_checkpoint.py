@@ -9,9 +9,10 @@ import torch
 from tests._engine_toy import META, ToyNet
 from torch import nn
 
-from rnnkit.engine import load_checkpoint, load_model, read_task, resolve, save_model
+from rnnkit.engine import config_builder, load_checkpoint, load_model, read_task, resolve, save_model
 from rnnkit.engine.checkpoint import load_trainer_state, write_directory
 from rnnkit.errors import CheckpointError
+from rnnkit.models.language_model import RNNLanguageModel
 
 
 class Tied(nn.Module):
@@ -111,3 +112,20 @@ def test_wrong_task_class_or_shape_is_an_error(tmp_path):
         load_trainer_state(directory)
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "absent")
+
+
+def test_config_builder_rebuilds_its_class_and_names_the_checkpoint_otherwise(tmp_path):
+    torch.manual_seed(0)
+    model = RNNLanguageModel(vocab_size=7, embedding_size=4, hidden_size=4, num_layers=1, cell="gru")
+    meta = {"task": "lm", "model_class": "RNNLanguageModel", "model_config": model.get_config()}
+    save_model(tmp_path / "lm", model, meta)
+    loaded, _ = load_model(tmp_path / "lm", config_builder(tmp_path / "lm", RNNLanguageModel))
+    assert isinstance(loaded, RNNLanguageModel) and loaded.get_config() == model.get_config()
+    assert torch.equal(loaded.output.weight, model.output.weight)
+    build = config_builder(tmp_path / "lm", RNNLanguageModel)
+    with pytest.raises(CheckpointError, match=r"lm: model class 'ToyNet', expected 'RNNLanguageModel'"):
+        build(META)
+    with pytest.raises(CheckpointError, match=r"lm: bad model_config for RNNLanguageModel \(.*hidden_size"):
+        build({**meta, "model_config": {**model.get_config(), "hidden_size": 0}})
+    with pytest.raises(CheckpointError, match="bad model_config"):
+        build({**meta, "model_config": {"vocab_size": 7, "colour": "red"}})

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from rnnkit.checks import check_sizes
+
 INITS = ("uniform", "orthogonal")
 
 
@@ -23,8 +25,7 @@ class RecurrentCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, init: str = "uniform") -> None:
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(f"input_size and hidden_size must be >= 1, got {input_size} and {hidden_size}")
+        check_sizes(input_size=input_size, hidden_size=hidden_size)
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
         self.input_size = input_size

@@ -10,12 +10,18 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import sys
 
+from rnnkit.cli.common import (
+    add_run_arguments,
+    add_setting_flags,
+    given_settings,
+    log_training_end,
+    signature_defaults,
+)
 from rnnkit.engine.checkpoint import read_meta
-from rnnkit.engine.config import add_train_arguments, train_config_from_args
+from rnnkit.engine.config import train_config_from_args
 from rnnkit.errors import ConfigError
 from rnnkit.tasks import language_model as lm_api
 
@@ -46,10 +52,6 @@ CHOICES = {"level": ("char", "word"), "cell": lm_api.CELLS, "scheduled_sampling"
            "backend": ("auto", "autograd", "bptt", "torch")}
 
 
-def _defaults() -> dict:
-    return {name: p.default for name, p in inspect.signature(lm_api.LanguageModel).parameters.items()}
-
-
 def _add_train(train: argparse._SubParsersAction) -> None:
     parser = train.add_parser("lm", help="train a character- or word-level language model",
                               description="Train a recurrent language model with truncated BPTT.")
@@ -57,18 +59,10 @@ def _add_train(train: argparse._SubParsersAction) -> None:
                         help="text files or directories (default: Python's standard-library source)")
     parser.add_argument("--valid", metavar="PATH", default=None,
                         help="validation text file (default: the last --valid-fraction of the data)")
-    defaults = _defaults()
-    for flag, (name, kind, text) in MODEL_FLAGS.items():
-        parser.add_argument(f"--{flag}", dest=name, type=kind, default=None, choices=CHOICES.get(name),
-                            help=f"{text} (default: {defaults[name]})")
+    add_setting_flags(parser, MODEL_FLAGS, signature_defaults(lm_api.LanguageModel), CHOICES)
     parser.add_argument("--tie-weights", dest="tie_weights", action=argparse.BooleanOptionalAction,
                         default=None, help="share embedding and output weights, needs E = H (default: no)")
-    parser.add_argument("--config", metavar="FILE", default=None,
-                        help="JSON file of settings (flags given on the command line win)")
-    parser.add_argument("--out", metavar="DIR", default="runs/lm", help="run directory (default: runs/lm)")
-    parser.add_argument("--resume", action="store_true", default=False,
-                        help="continue the run in --out from its last checkpoint")
-    add_train_arguments(parser)
+    add_run_arguments(parser, "runs/lm", "JSON file of settings")
     parser.set_defaults(run=run_train)
 
 
@@ -85,27 +79,20 @@ def run_train(args: argparse.Namespace) -> int:
         valid = valid or corpus.get("valid")
     if args.config:
         settings.update(lm_api.read_settings_file(args.config))
-    for name, _, _ in (*MODEL_FLAGS.values(), ("tie_weights", None, None)):
-        given = getattr(args, name)
-        if given is not None:
-            if args.resume and name in settings and settings[name] != given:
-                raise ConfigError(f"--resume: the run was trained with {name}={settings[name]!r}; "
-                                  "model settings cannot change when resuming")
-            settings[name] = given
+    given = given_settings(args, [*(name for name, _, _ in MODEL_FLAGS.values()), "tie_weights"])
+    for name, value in given.items():
+        if args.resume and name in settings and settings[name] != value:
+            raise ConfigError(f"--resume: the run was trained with {name}={settings[name]!r}; "
+                              "model settings cannot change when resuming")
+    settings.update(given)
     model_settings, training = lm_api.split_settings(settings, args.config or "command line")
     base = lm_api.LanguageModel(train_config=training).engine_config()
     training = train_config_from_args(args, base).to_dict()
     lm = lm_api.train(data=data, valid=valid, out_dir=args.out, resume=args.resume,
                       **model_settings, **training)
-    result = lm.result_
-    log.info("training stopped (%s) after %d steps; best validation loss %s; run saved in %s",
-             result.stopped_reason, result.steps, _fmt(result.best_metric), args.out)
+    log_training_end(lm.result_, "validation loss", args.out)
     log.info("try: rnnkit generate %s%s --length 300", args.out, ' --prime "def "' if data is None else "")
     return 0
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 def _add_generate(commands: argparse._SubParsersAction) -> None:

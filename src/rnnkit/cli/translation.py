@@ -17,9 +17,10 @@ import logging
 import sys
 import typing
 
+from rnnkit.cli.common import add_run_arguments, add_setting_flags, chunk_size, given_settings, log_training_end
 from rnnkit.data.lines import display_name
 from rnnkit.data.parallel import aligned_lines, iter_lines, read_parallel, read_tsv
-from rnnkit.engine.config import add_train_arguments, read_json_file, train_config_from_args
+from rnnkit.engine.config import read_json_file, train_config_from_args
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.translation import Translator
 from rnnkit.tasks.translation_training import TranslatorSettings
@@ -54,14 +55,14 @@ SETTING_HELP = {
 }
 
 
-def _add_settings(parser: argparse.ArgumentParser) -> None:
-    defaults = TranslatorSettings()
+def _setting_flags() -> dict[str, tuple[str, type, str]]:
+    """The flag table of TranslatorSettings: --field-name, typed as the field (None aside)."""
     hints = typing.get_type_hints(TranslatorSettings)
-    group = parser.add_argument_group("translator")
+    flags = {}
     for field in dataclasses.fields(TranslatorSettings):
         kind = next(t for t in typing.get_args(hints[field.name]) or (hints[field.name],) if t is not type(None))
-        group.add_argument("--" + field.name.replace("_", "-"), dest=field.name, type=kind, default=None,
-                           help=f"{SETTING_HELP[field.name]} (default: {getattr(defaults, field.name)})")
+        flags[field.name.replace("_", "-")] = (field.name, kind, SETTING_HELP[field.name])
+    return flags
 
 
 def _add_train(train: argparse._SubParsersAction) -> None:
@@ -78,14 +79,9 @@ def _add_train(train: argparse._SubParsersAction) -> None:
     data.add_argument("--dev-tsv", default=None, help="dev pairs as tab-separated lines (default: none)")
     data.add_argument("--reverse", action="store_true", default=False,
                       help="with --train-tsv/--dev-tsv: translate the second column into the first (default: no)")
-    parser.add_argument("--config", metavar="FILE", default=None,
-                        help="JSON file of translator settings (flags given on the command line win)")
-    parser.add_argument("--out", metavar="DIR", default="runs/translator",
-                        help="run directory (default: runs/translator)")
-    parser.add_argument("--resume", action="store_true", default=False,
-                        help="continue the run in --out from its last checkpoint (default: no)")
-    _add_settings(parser)
-    add_train_arguments(parser)
+    add_setting_flags(parser.add_argument_group("translator"), _setting_flags(),
+                      dataclasses.asdict(TranslatorSettings()))
+    add_run_arguments(parser, "runs/translator", "JSON file of translator settings")
     parser.set_defaults(run=run_train)
 
 
@@ -110,16 +106,11 @@ def run_train(args: argparse.Namespace) -> int:
         raise ConfigError("training data needed: --train-src F --train-tgt F, or --train-tsv F")
     dev = _read_pairs(args.dev_src, args.dev_tgt, args.dev_tsv, args.reverse, "dev")
     values = read_json_file(args.config) if args.config else {}
-    for field in dataclasses.fields(TranslatorSettings):
-        if getattr(args, field.name) is not None:
-            values[field.name] = getattr(args, field.name)
+    values.update(given_settings(args, [field.name for field in dataclasses.fields(TranslatorSettings)]))
     settings = TranslatorSettings.from_dict(values, args.config or "command line")
     config = train_config_from_args(args, Translator.default_train_config(dev is not None))
     translator = Translator(settings, config).fit(train, dev, out_dir=args.out, resume=args.resume)
-    result = translator.result_
-    log.info("training stopped (%s) after %d steps; best %s %s; run saved in %s", result.stopped_reason,
-             result.steps, config.monitor, "-" if result.best_metric is None else f"{result.best_metric:.2f}",
-             args.out)
+    log_training_end(translator.result_, config.monitor, args.out, digits=2)
     return 0
 
 
@@ -143,7 +134,7 @@ def run_translate(args: argparse.Namespace) -> int:
     translator = Translator.load(args.checkpoint, device=args.device)
     if args.plot_attention and not translator.has_attention():
         raise ConfigError("this model has no attention (trained with --attention none): nothing to plot")
-    chunk = args.batch or (1 if args.file == "-" and sys.stdin.isatty() else 32)
+    chunk = chunk_size(args.batch, args.file, from_file=32)
     first: list[str] = []  # the first non-empty sentence, for --plot-attention
 
     def lines():

@@ -14,12 +14,30 @@ gives exactly the batches an uninterrupted run would have seen.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 
 import torch
 
 
-class TokenStreams(Sequence):
+class _Batches(Sequence):
+    """A fixed sequence of batches, indexed as a list is (slices, negative indices, IndexError)."""
+
+    @abstractmethod
+    def _batch(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``i``, 0 ≤ i < len(self)."""
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"batch {i} out of range ({len(self)} batches)")
+        return self._batch(i)
+
+
+class TokenStreams(_Batches):
     """The (inputs, targets) windows of a token stream laid out as ``batch_size`` parallel streams.
 
     Args:
@@ -60,18 +78,12 @@ class TokenStreams(Sequence):
     def __len__(self) -> int:
         return -(-self.inputs.size(1) // self.bptt)
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"batch {i} out of range ({len(self)} batches)")
+    def _batch(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         window = slice(i * self.bptt, (i + 1) * self.bptt)
         return self.inputs[:, window], self.targets[:, window]  # (B, T), (B, T)
 
 
-class ShardedStreams(Sequence):
+class ShardedStreams(_Batches):
     """Token streams for ``shards`` processes, each reading its own contiguous part of the text.
 
     A data-parallel engine gives process r the batches r, r + S, r + 2S, ... (S = ``shards``). Here batch
@@ -100,11 +112,5 @@ class ShardedStreams(Sequence):
     def __len__(self) -> int:
         return self.per_part * len(self.parts)
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"batch {i} out of range ({len(self)} batches)")
+    def _batch(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.parts[i % len(self.parts)][i // len(self.parts)]

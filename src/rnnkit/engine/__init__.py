@@ -8,7 +8,15 @@ clipping, carried TBPTT state, validation, early stopping, checkpoints, metrics 
     'sgd'
 """
 
-from rnnkit.engine.checkpoint import load_checkpoint, load_model, read_meta, read_task, resolve, save_model
+from rnnkit.engine.checkpoint import (
+    config_builder,
+    load_checkpoint,
+    load_model,
+    read_meta,
+    read_task,
+    resolve,
+    save_model,
+)
 from rnnkit.engine.config import TrainConfig, add_train_arguments, train_config_from_args
 from rnnkit.engine.structures import detach, to_device
 from rnnkit.engine.task import StepResult, TrainingTask
@@ -21,6 +29,7 @@ __all__ = [
     "Trainer",
     "TrainingTask",
     "add_train_arguments",
+    "config_builder",
     "detach",
     "load_checkpoint",
     "load_model",

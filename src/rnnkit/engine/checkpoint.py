@@ -229,6 +229,22 @@ def load_state_into(model: nn.Module, state_dict: dict[str, torch.Tensor], sourc
     model.load_state_dict(state_dict)
 
 
+def config_builder(path: str | Path, model_class: type[nn.Module]) -> Callable[[dict[str, Any]], nn.Module]:
+    """The usual ``build`` of :func:`load_model`: ``model_class.from_config(meta["model_config"])``, once
+    ``meta["model_class"]`` says the checkpoint at ``path`` holds one; a CheckpointError naming ``path`` if not."""
+    name = model_class.__name__
+
+    def build(meta: dict[str, Any]) -> nn.Module:
+        if meta["model_class"] != name:
+            raise CheckpointError(f"{path}: model class {meta['model_class']!r}, expected {name!r}")
+        try:
+            return model_class.from_config(meta["model_config"])  # type: ignore[attr-defined]
+        except (TypeError, ValueError, KeyError) as err:
+            raise CheckpointError(f"{path}: bad model_config for {name} ({err})") from None
+
+    return build
+
+
 def load_model(
     path: str | Path,
     build: Callable[[dict[str, Any]], nn.Module],
@@ -237,7 +253,7 @@ def load_model(
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild a model from a checkpoint: ``build(meta)`` makes it, the weights are loaded into it.
 
-    ``build`` typically checks ``meta["model_class"]`` and calls ``Class.from_config(meta["model_config"])``.
+    ``build`` is usually :func:`config_builder`'s; a task with more to check writes its own.
     """
     meta, state_dict = load_checkpoint(path, device, task)
     model = build(meta)

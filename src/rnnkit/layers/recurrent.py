@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from rnnkit.cells import make_cell
+from rnnkit.checks import check_dropout, check_sizes
 from rnnkit.layers.backends import RUNNERS, State, choose_backend, run_torch_stack
 
 
@@ -84,10 +85,8 @@ class Recurrent(nn.Module):
         backend: str = "auto",
     ) -> None:
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_sizes(num_layers=num_layers)
+        check_dropout(dropout)
         self.cell = cell
         self.input_size = input_size
         self.hidden_size = hidden_size

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnkit.checks import check_dropout, check_sizes
 from rnnkit.layers import Recurrent
 
 State = Any  # h_n (L, B, H), or the pair (h_n, c_n) for the LSTM, as rnnkit.layers.Recurrent returns it
@@ -76,12 +77,9 @@ class RNNLanguageModel(nn.Module):
         backend: str = "auto",
     ) -> None:
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("embedding_size", embedding_size),
-                            ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_sizes(vocab_size=vocab_size, embedding_size=embedding_size, hidden_size=hidden_size,
+                    num_layers=num_layers)
+        check_dropout(dropout)
         if tie_weights and embedding_size != hidden_size:
             raise ValueError(
                 f"tie_weights needs embedding_size == hidden_size, got {embedding_size} and {hidden_size}"

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnkit.checks import check_sizes
 from rnnkit.layers import Recurrent
 
 
@@ -57,9 +58,7 @@ class LongRangeModel(nn.Module):
         backend: str = "auto",
     ) -> None:
         super().__init__()
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+        check_sizes(input_size=input_size, hidden_size=hidden_size, output_size=output_size)
         self.cell = cell
         self.input_size = input_size
         self.hidden_size = hidden_size

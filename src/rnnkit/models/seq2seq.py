@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from rnnkit.cells import make_cell
+from rnnkit.checks import check_dropout
 from rnnkit.layers import Recurrent
 from rnnkit.layers.backends import torch_mode, torch_weights
 from rnnkit.models.attention import AdditiveAttention, attention_config, attention_from_config
@@ -112,8 +113,7 @@ class Seq2Seq(nn.Module):
         super().__init__()
         if hidden_size < 2 or hidden_size % 2:
             raise ValueError(f"hidden_size must be even and >= 2 (two encoder directions), got {hidden_size}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_dropout(dropout)
         self.src_vocab_size = src_vocab_size
         self.tgt_vocab_size = tgt_vocab_size
         self.embedding_size = embedding_size

@@ -30,7 +30,7 @@ import torch
 from rnnkit.data import text as text_data
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.decode.sampling import sample
-from rnnkit.engine.checkpoint import load_model, read_meta, save_model
+from rnnkit.engine.checkpoint import config_builder, load_model, read_meta, save_model
 from rnnkit.engine.config import TrainConfig, dataclass_from_dict, read_json_file
 from rnnkit.engine.trainer import Trainer, resolve_device
 from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
@@ -316,18 +316,9 @@ class LanguageModel:
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> LanguageModel:
         """Load a checkpoint or run directory written by :meth:`save` or by training (device cpu|cuda|auto)."""
-
-        def build(meta: dict[str, Any]) -> RNNLanguageModel:
-            if meta["model_class"] != RNNLanguageModel.__name__:
-                raise CheckpointError(f"{path}: holds a {meta['model_class']}, not an {RNNLanguageModel.__name__}")
-            try:
-                return RNNLanguageModel.from_config(meta["model_config"])
-            except (TypeError, ValueError) as err:
-                raise CheckpointError(f"{path}: corrupt model config: {err}") from None
-
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        model, meta = load_model(path, build, device, task=TASK)
+        model, meta = load_model(path, config_builder(path, RNNLanguageModel), device, task=TASK)
         settings = dict(meta.get("settings", {}))
         try:
             lm = cls(**settings)

@@ -26,7 +26,7 @@ from rnnkit.data.parallel import ParallelText, keep_for_training
 from rnnkit.data.tokenizers import make_tokenizer, tokenizer_from_json
 from rnnkit.data.vocab import BOS, EOS, PAD, UNK, Vocab
 from rnnkit.decode.beam import Hypothesis, beam_search
-from rnnkit.engine import TrainConfig, Trainer, load_model, read_meta, resolve_device, save_model
+from rnnkit.engine import TrainConfig, Trainer, config_builder, load_model, read_meta, resolve_device, save_model
 from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
 from rnnkit.models.attention import make_attention
 from rnnkit.models.seq2seq import Seq2Seq
@@ -288,17 +288,8 @@ class Translator:
         meta = read_meta(path, task=TASK)
         translator = cls(TranslatorSettings.from_dict(meta.get("settings", {}), f"{path}: settings"))
         translator._restore_preprocessing(meta)
-
-        def build(meta: dict[str, Any]) -> Seq2Seq:
-            if meta["model_class"] != "Seq2Seq":
-                raise CheckpointError(f"{path}: model class {meta['model_class']!r}, expected 'Seq2Seq'")
-            try:
-                return Seq2Seq.from_config(meta["model_config"])
-            except (TypeError, ValueError, KeyError) as err:
-                raise CheckpointError(f"{path}: bad model_config ({err})") from None
-
         translator.device_ = resolve_device(device)
-        translator.model_, _ = load_model(path, build, translator.device_, task=TASK)
+        translator.model_, _ = load_model(path, config_builder(path, Seq2Seq), translator.device_, task=TASK)
         translator.model_.eval()
         return translator
 

@@ -1,0 +1,29 @@
+"""How a benchmark script starts: where the shared data is, the machine flags, torch threads and logging."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+
+def shared_data() -> Path:
+    """The shared data folder: ``$RNNKIT_SHARED/data``, else ``shared/data`` next to the repository."""
+    return Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
+
+
+def add_machine_arguments(parser: argparse.ArgumentParser, threads_help: str = "torch CPU threads") -> None:
+    """``--threads`` (read by :func:`start`) and ``--device``."""
+    parser.add_argument("--threads", type=int, default=2, help=f"{threads_help} (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+
+
+def start(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line, give torch ``--threads`` threads and send INFO log lines to stderr."""
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return args
