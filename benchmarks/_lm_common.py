@@ -41,6 +41,13 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
     parser.add_argument("--dropout", type=float, default=dropout, help=f"dropout (default {dropout})")
     parser.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr})")
     parser.add_argument("--clip", type=float, default=5.0, help="gradient-norm clipping (default 5)")
+    parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                        help="rnnkit's learning-rate schedule; cosine decays from --lr to --min-lr over "
+                             "--max-steps (default constant; the bare loop always keeps --lr)")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="rnnkit stops after this many steps if the budget has not run out first; the "
+                             "cosine schedule's length (default: none)")
+    parser.add_argument("--min-lr", type=float, default=0.0, help="floor of the cosine schedule (default 0)")
     add_machine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--only", choices=("both", "rnnkit", "bare"), default="both",
@@ -108,7 +115,10 @@ def train_bare(train_ids: torch.Tensor, valid: TokenStreams, vocab_size: int, ar
 
 def train_rnnkit(train_text: str, valid_text: str, level: str, args, out_dir: Path, **settings) -> dict:
     """rnnkit's LanguageModel with the same sizes, budget and optimiser settings."""
+    if args.schedule == "cosine" and args.max_steps is None:
+        raise SystemExit("--schedule cosine needs --max-steps (the schedule's length)")
     config = {"lr": args.lr, "clip_norm": args.clip, "time_budget": args.budget, "epochs": 10**6,
+              "schedule": args.schedule, "max_steps": args.max_steps, "min_lr": args.min_lr,
               "eval_every": None, "log_every": WINDOW, "progress": "off", "device": args.device,
               "seed": args.seed, "restore_best": False}
     lm = LanguageModel(level=level, cell="lstm", hidden_size=args.hidden, num_layers=args.layers,

@@ -44,7 +44,10 @@ def main() -> None:
     body = [
         f"Budget {args.budget:.0f} s per model on {args.device} ({args.threads} threads); "
         f"{args.layers}×{args.hidden} LSTM, E {args.embedding}, batch {args.batch_size}, bptt {args.bptt}, "
-        f"dropout {args.dropout}, Adam {args.lr}, clip {args.clip}; validation = last 10 % "
+        f"dropout {args.dropout}, Adam {args.lr}, clip {args.clip}; rnnkit's schedule: {args.schedule}"
+        + (f" to {args.min_lr} over {args.max_steps} steps" if args.schedule == "cosine" else "")
+        + (f", at most {args.max_steps} steps" if args.max_steps and args.schedule != "cosine" else "")
+        + "; the bare loop keeps its learning rate; validation = last 10 % "
         f"({valid.num_tokens:,} chars scored), loss in nats/char at the end of the budget.",
         "",
         "| model | steps | tokens/s (median of 50-step windows) | validation loss at the end | best "
