@@ -5,6 +5,8 @@ early stopping on dev accuracy every ``--eval-every`` steps, then scored on test
 
     rnnkit-final      rnnkit's Classifier, Bi-LSTM read out by its two final states (the lecture's)
     rnnkit-mean / rnnkit-max / rnnkit-attention   the same with a pooling read-out
+    rnnkit-lm-final (-mean, -max, -attention)   the same started from a rnnkit word LM pretrained first
+                      (``--pretrained-lm-minutes``; see _pretrained_lm.py), its time reported apart
     bare              a bare PyTorch Bi-LSTM on the two final states (below: packed sequences, shuffled
                       batches without length bucketing, the same sizes and optimiser)
 
@@ -13,6 +15,8 @@ out, leaving 22,500 to train on; reviews are cut at ``--max-length`` tokens. Run
 
     flock /tmp/rnnkit-bench.lock python benchmarks/classification.py --dataset sst2 --budget 300
     python benchmarks/classification.py --dataset imdb --systems rnnkit-final,bare --device cuda
+    flock /tmp/rnnkit-bench.lock python benchmarks/classification.py --dataset sst2 --budget 420 \
+        --systems rnnkit-final,rnnkit-lm-final,bare --pretrained-lm-minutes 10 --lm-text train,imdb
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+import _pretrained_lm as pretrained_lm
 from _record import command_line, record
 from _workers import pct, run_systems, write_result
 from rnnkit.data.labelled_text import read_labelled
@@ -40,9 +45,13 @@ SHARED = Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2
 DROPOUT = 0.5
 
 
-def load(args: argparse.Namespace):
+SYSTEMS = "rnnkit-final,rnnkit-mean,rnnkit-max,rnnkit-attention,bare"
+
+
+def read_splits(args: argparse.Namespace):
+    """(train, dev, test) lists of (tokens, label), texts whole."""
     def read(path, **kw):
-        return [(e.tokens[: args.max_length], e.label) for e in read_labelled(path, **kw)]
+        return [(e.tokens, e.label) for e in read_labelled(path, **kw)]
 
     if args.dataset == "sst2":
         folder = Path(args.data) / "sst2"
@@ -55,14 +64,22 @@ def load(args: argparse.Namespace):
     return train[: args.limit_train] if args.limit_train else train, dev, test
 
 
+def load(args: argparse.Namespace):
+    """(train, dev, test), texts cut at --max-length tokens."""
+    return tuple([(tokens[: args.max_length], label) for tokens, label in split] for split in read_splits(args))
+
+
 # ----- rnnkit -----
 
 
 def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     config = TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
                          device=args.device, progress="off", seed=args.seed, log_every=10**6)
+    from_lm = system.startswith(pretrained_lm.PREFIX)
     classifier = Classifier(embedding_dim=args.embedding_dim, hidden_size=args.hidden, dropout=DROPOUT,
-                            pooling=system.removeprefix("rnnkit-"), batch_size=args.batch_size, train_config=config)
+                            pooling=system.removeprefix("rnnkit-lm-" if from_lm else "rnnkit-"),
+                            init_from=args.lm_checkpoint if from_lm else None, batch_size=args.batch_size,
+                            train_config=config)
     with tempfile.TemporaryDirectory() as out:
         classifier.out_dir = out
         start = time.perf_counter()
@@ -73,7 +90,8 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     return {"dev": classifier.result_.best_metric, "test": accuracy, "steps": classifier.result_.steps,
             "train_sps": classifier.result_.steps * args.batch_size / seconds,
             "test_sps": len(test) / (time.perf_counter() - start),
-            "epochs": classifier.result_.steps * args.batch_size / len(train)}
+            "epochs": classifier.result_.steps * args.batch_size / len(train),
+            "coverage": classifier.transfer_.coverage if from_lm else None}
 
 
 # ----- the bare loop (what a user writes in an afternoon) -----
@@ -155,8 +173,8 @@ def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=("sst2", "imdb"), default="sst2", help="default sst2")
-    parser.add_argument("--systems", default="rnnkit-final,rnnkit-mean,rnnkit-max,rnnkit-attention,bare",
-                        help="comma-separated (default: all four read-outs and bare)")
+    parser.add_argument("--systems", default=None, help=f"comma-separated, of {SYSTEMS} and rnnkit-lm-<read-out> "
+                        "(default: all four read-outs and bare, plus rnnkit-lm-final with --pretrained-lm-minutes)")
     parser.add_argument("--budget", type=float, default=300.0, help="training seconds per system (default 300)")
     parser.add_argument("--eval-every", type=int, default=100, help="validate every N steps (default 100)")
     parser.add_argument("--batch-size", type=int, default=32, help="texts per batch (default 32)")
@@ -174,6 +192,7 @@ def main() -> None:
     parser.add_argument("--limit-train", type=int, default=None, help="use the first N training texts")
     parser.add_argument("--data", default=str(SHARED), help="the shared data folder")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
+    pretrained_lm.add_arguments(parser, default_text="train,imdb")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -183,21 +202,27 @@ def main() -> None:
         runner = run_bare if args.worker == "bare" else lambda *a: run_rnnkit(args.worker, *a)
         write_result(args.result, runner(args, train, dev, test))
         return
-    results = run_systems(__file__, args.systems.split(","), [a for a in sys.argv[1:] if a != "--parallel"],
-                          args.parallel, args.cores_per_worker)
+    systems = (args.systems or SYSTEMS + (",rnnkit-lm-final" if args.pretrained_lm_minutes > 0 else "")).split(",")
+    pretrained_lm.check(parser, args, systems)
+    argv = [a for a in sys.argv[1:] if a != "--parallel"]
+    with pretrained_lm.Pretrained(args, systems) as lm:
+        lines = [" ".join(tokens) for tokens, _ in read_splits(args)[0]] if lm.needed else []
+        argv += lm.worker_argv(lines, True, args.embedding_dim, args.hidden)
+        results = run_systems(__file__, systems, argv, args.parallel, args.cores_per_worker)
     bare = results.get("bare")
     rows = ["| system | dev accuracy | test accuracy | Δ test vs bare | steps (epochs) | train texts/s | "
-            "test texts/s | cores |", "|---|---|---|---|---|---|---|---|"]
+            "test texts/s | LM coverage | cores |", "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         delta = f"{100 * (r['test'] - bare['test']):+.2f}" if bare else "–"
         rows.append(f"| {name} | {pct(r['dev'])} | {pct(r['test'])} | {delta} | {r['steps']} ({r['epochs']:.1f}) | "
-                    f"{r['train_sps']:.0f} | {r['test_sps']:.0f} | {r['cores']} |")
+                    f"{r['train_sps']:.0f} | {r['test_sps']:.0f} | {pct(r.get('coverage'))} | {r['cores']} |")
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system on {args.device}, {args.threads} torch threads each, batch {args.batch_size}, "
             f"Adam lr {args.lr}, embeddings {args.embedding_dim}, hidden {args.hidden} per direction, texts cut at "
             f"{args.max_length} tokens, "
             f"{'systems run at once, each pinned to its own cores' if args.parallel else 'systems one after another'}"
-            f". Test scores use the best dev checkpoint. No pretrained embeddings.\n\n" + "\n".join(rows))
+            f". Test scores use the best dev checkpoint. No external embeddings or corpora."
+            f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}\n\n" + "\n".join(rows))
     title = f"Classification: {args.dataset} (accuracy), {args.budget / 60:.1f} min per system"
     if args.dry_run:
         print(f"## {title}\n\n{body}")

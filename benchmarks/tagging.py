@@ -6,14 +6,18 @@ early stopping on dev every ``--eval-every`` steps, then scored on test:
     rnnkit          rnnkit's Tagger: word + character Bi-LSTM, softmax head
     rnnkit-crf      the same with a CRF head (Viterbi decoding)
     rnnkit-nochars  CRF head, no character Bi-RNN (the "with vs without character features" row)
+    rnnkit-lm, rnnkit-lm-crf   rnnkit / rnnkit-crf started from a rnnkit word LM pretrained first
+                    (``--pretrained-lm-minutes``; see _pretrained_lm.py), its time reported apart
     bare            a bare PyTorch word + char BiLSTM with softmax (below: nn.LSTM over packed sequences,
                     every token's characters encoded, shuffled batches, the same sizes and optimiser)
 
-Speed: training sentences/s (incl. validation) and tagging sentences/s on the test set. No pretrained
-embeddings anywhere. Run under the shared lock, e.g.:
+Speed: training sentences/s (incl. validation) and tagging sentences/s on the test set. No external
+embeddings or corpora anywhere. Run under the shared lock, e.g.:
 
     flock /tmp/rnnkit-bench.lock python benchmarks/tagging.py --dataset ud_ewt --budget 300
     python benchmarks/tagging.py --dataset conll2003 --systems rnnkit,rnnkit-crf,rnnkit-nochars,bare --parallel
+    flock /tmp/rnnkit-bench.lock python benchmarks/tagging.py --dataset ud_ewt --budget 1500 \
+        --systems rnnkit,rnnkit-lm,bare --pretrained-lm-minutes 10 --lm-text train,imdb
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+import _pretrained_lm as pretrained_lm
 from _record import command_line, record
 from _workers import pct, run_systems, write_result
 from rnnkit.data.conll_reader import read_conll
@@ -44,7 +49,8 @@ DATASETS = {
     "ud_ewt": ("ud_english_ewt", ("en_ewt-ud-train.conllu", "en_ewt-ud-dev.conllu", "en_ewt-ud-test.conllu")),
     "conll2003": ("conll2003", ("train.txt", "valid.txt", "test.txt")),
 }
-RNNKIT = {"rnnkit": ("softmax", 30), "rnnkit-crf": ("crf", 30), "rnnkit-nochars": ("crf", 0)}
+RNNKIT = {"rnnkit": ("softmax", 30), "rnnkit-crf": ("crf", 30), "rnnkit-nochars": ("crf", 0),
+          "rnnkit-lm": ("softmax", 30), "rnnkit-lm-crf": ("crf", 30)}
 WORD, CHAR_DIM, CHAR_HIDDEN, DROPOUT = 100, 30, 50, 0.33
 
 
@@ -67,8 +73,10 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     head, char_dim = RNNKIT[system]
     config = TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
                          device=args.device, progress="off", seed=args.seed, log_every=10**6)
+    from_lm = system.startswith(pretrained_lm.PREFIX)
     tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden, dropout=DROPOUT,
-                    head=head, batch_size=args.batch_size, train_config=config)
+                    head=head, init_from=args.lm_checkpoint if from_lm else None, batch_size=args.batch_size,
+                    train_config=config)
     with tempfile.TemporaryDirectory() as out:
         tagger.out_dir = out
         start = time.perf_counter()
@@ -80,7 +88,8 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     tag_seconds = time.perf_counter() - start
     return {"dev": tagger.result_.best_metric, "test": headline(args, [g for _, g in test], predicted),
             "steps": tagger.result_.steps, "train_sps": tagger.result_.steps * args.batch_size / seconds,
-            "tag_sps": len(tokens) / tag_seconds, "epochs": tagger.result_.steps * args.batch_size / len(train)}
+            "tag_sps": len(tokens) / tag_seconds, "epochs": tagger.result_.steps * args.batch_size / len(train),
+            "coverage": tagger.transfer_.coverage if from_lm else None}
 
 
 # ----- the bare loop (what a user writes in an afternoon) -----
@@ -186,8 +195,9 @@ def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="ud_ewt", help="default ud_ewt")
-    parser.add_argument("--systems", default=None, help="comma-separated (default: rnnkit,bare for ud_ewt; "
-                        "rnnkit,rnnkit-crf,rnnkit-nochars,bare for conll2003)")
+    parser.add_argument("--systems", default=None, help=f"comma-separated, of {', '.join(RNNKIT)}, bare (default: "
+                        "rnnkit,bare for ud_ewt; rnnkit,rnnkit-crf,rnnkit-nochars,bare for conll2003; plus rnnkit-lm "
+                        "with --pretrained-lm-minutes)")
     parser.add_argument("--budget", type=float, default=300.0, help="training seconds per system (default 300)")
     parser.add_argument("--eval-every", type=int, default=200, help="validate every N steps (default 200)")
     parser.add_argument("--batch-size", type=int, default=32, help="sentences per batch (default 32)")
@@ -203,6 +213,7 @@ def main() -> None:
     parser.add_argument("--limit-train", type=int, default=None, help="use the first N training sentences")
     parser.add_argument("--data", default=str(SHARED), help="the shared data folder")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
+    pretrained_lm.add_arguments(parser, default_text="train,imdb")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -214,23 +225,31 @@ def main() -> None:
         write_result(args.result, result)
         return
     default = "rnnkit,bare" if args.dataset == "ud_ewt" else "rnnkit,rnnkit-crf,rnnkit-nochars,bare"
+    if args.pretrained_lm_minutes > 0:
+        default += ",rnnkit-lm"
     systems = (args.systems or default).split(",")
+    pretrained_lm.check(parser, args, systems)
     argv = [a for a in sys.argv[1:] if a != "--parallel"]
-    results = run_systems(__file__, systems, argv, args.parallel, args.cores_per_worker)
+    with pretrained_lm.Pretrained(args, systems) as lm:
+        lines = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.needed else []
+        argv += lm.worker_argv(lines, False, WORD, args.hidden)
+        results = run_systems(__file__, systems, argv, args.parallel, args.cores_per_worker)
     metric = "UPOS accuracy" if args.dataset == "ud_ewt" else "span F1"
     bare = results.get("bare")
     rows = [f"| system | dev {metric} | test {metric} | Δ test vs bare | steps (epochs) | train sent/s | "
-            "tag sent/s | tag speed vs bare | cores |", "|---|---|---|---|---|---|---|---|---|"]
+            "tag sent/s | tag speed vs bare | LM coverage | cores |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         delta = f"{100 * (r['test'] - bare['test']):+.2f}" if bare else "–"
         speed = f"{r['tag_sps'] / bare['tag_sps']:.2f}×" if bare else "–"
         rows.append(f"| {name} | {pct(r['dev'])} | {pct(r['test'])} | {delta} | {r['steps']} ({r['epochs']:.1f}) | "
-                    f"{r['train_sps']:.0f} | {r['tag_sps']:.0f} | {speed} | {r['cores']} |")
+                    f"{r['train_sps']:.0f} | {r['tag_sps']:.0f} | {speed} | {pct(r.get('coverage'))} | {r['cores']} |")
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system, {args.threads} torch threads each, batch {args.batch_size}, Adam lr {args.lr}, "
             f"word {WORD} + char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2, "
             f"{'systems run at once, each pinned to its own cores' if args.parallel else 'systems one after another'}"
-            f". Test scores use the best dev checkpoint. No pretrained embeddings.\n\n" + "\n".join(rows))
+            f". Test scores use the best dev checkpoint. No external embeddings or corpora."
+            f"{lm.section('the rnnkit-lm rows', 'the backward direction, the character Bi-LSTM and the output layer')}"
+            "\n\n" + "\n".join(rows))
     title = f"Tagging: {args.dataset} ({metric}), {args.budget / 60:.1f} min per system"
     if args.dry_run:
         print(f"## {title}\n\n{body}")

@@ -8,6 +8,8 @@ Examples:
     rnnkit train tagger --train train.txt --dev valid.txt --format conll --column ner --head crf --out runs/ner
     rnnkit evaluate runs/ner test.txt --plot confusion.png
     rnnkit train classifier --train stsa.binary.train --dev stsa.binary.dev --out runs/sst
+    rnnkit train lm --level word --data sentences.txt --embedding 100 --hidden 150 --layers 1 --out runs/lm-words
+    rnnkit train classifier --train stsa.binary.train --embedding-dim 100 --init-from runs/lm-words --out runs/sst-lm
     echo "a gorgeous , witty film" | rnnkit classify runs/sst
 """
 
@@ -44,6 +46,8 @@ TAGGER_FLAGS = {
     "min-freq": ("min_freq", int, "words seen fewer times in training become <unk>"),
     "word-dropout": ("word_dropout", float, "probability of replacing a training word by <unk>"),
     "embeddings": ("embeddings", str, "pretrained word vectors, word2vec/GloVe text format, size --word-dim"),
+    "init-from": ("init_from", str, "word-level language model (checkpoint or run directory of 'rnnkit train lm "
+                  "--level word') whose embeddings and RNN layers start the tagger; same --cell, sizes E, H"),
     "batch-size": ("batch_size", int, "sentences per batch"),
 }
 CLASSIFIER_FLAGS = {
@@ -57,10 +61,20 @@ CLASSIFIER_FLAGS = {
     "word-dropout": ("word_dropout", float, "probability of replacing a training word by <unk>"),
     "max-length": ("max_length", int, "keep only the first N tokens of each text"),
     "embeddings": ("embeddings", str, "pretrained word vectors, word2vec/GloVe text format, size --embedding-dim"),
+    "init-from": ("init_from", str, "word-level language model (checkpoint or run directory of 'rnnkit train lm "
+                  "--level word') whose embeddings and RNN layers start the classifier; same --cell, sizes E, H"),
     "batch-size": ("batch_size", int, "texts per batch"),
     "tokenizer": ("tokenizer", str, f"how texts are split: {' or '.join(TOKENIZERS)} (words and punctuation)"),
     "label-field": ("label_field", str, "the label's field in TSV/CSV/JSONL files"),
     "text-field": ("text_field", str, "the text's field in TSV/CSV/JSONL files"),
+}
+
+
+# on/off flags of both (--lowercase / --no-lowercase): flag -> (constructor argument, help)
+SWITCHES = {
+    "lowercase": ("lowercase", "look words up in lower case"),
+    "freeze-embeddings": ("freeze_embeddings", "keep the word embeddings fixed in training (e.g. those of "
+                          "--init-from or --embeddings; words without a pretrained vector keep their random one)"),
 }
 
 
@@ -69,8 +83,9 @@ def _add_flags(parser: argparse.ArgumentParser, flags: dict, cls: type) -> None:
     group = parser.add_argument_group("model")
     for flag, (name, kind, text) in flags.items():
         group.add_argument(f"--{flag}", dest=name, type=kind, default=None, help=f"{text} (default: {defaults[name]})")
-    group.add_argument("--lowercase", dest="lowercase", action=argparse.BooleanOptionalAction, default=None,
-                       help="look words up in lower case (default: no)")
+    for flag, (name, text) in SWITCHES.items():
+        group.add_argument(f"--{flag}", dest=name, action=argparse.BooleanOptionalAction, default=None,
+                           help=f"{text} (default: {'yes' if defaults[name] else 'no'})")
     parser.add_argument("--config", metavar="FILE", default=None,
                         help="JSON file of model and training settings (flags given on the command line win)")
     parser.add_argument("--resume", action="store_true", default=False,
@@ -88,7 +103,7 @@ def _settings(args: argparse.Namespace, flags: dict, cls: type) -> tuple[dict, T
                           f"{cls.__name__}, {', '.join(sorted(names))}, and of the engine's TrainConfig)")
     settings = {k: v for k, v in values.items() if k in names}
     base = TrainConfig.from_dict({k: v for k, v in values.items() if k not in names}, args.config or "<config>")
-    for name in [n for n, _, _ in flags.values()] + ["lowercase"]:
+    for name in [n for n, _, _ in flags.values()] + [n for n, _ in SWITCHES.values()]:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     return settings, train_config_from_args(args, base)

@@ -9,7 +9,8 @@ Loss: the cross-entropy −log softmax(s)_y of each sequence's class logits s (m
     >>> clf.fit(data).predict([["fine"]])  # doctest: +SKIP
     ['pos']
 
-``fit`` builds ``vocab_``, ``classes_`` and ``model_`` (a :class:`~rnnkit.models.classifier.BiRNNClassifier`);
+``fit`` builds ``vocab_``, ``classes_`` and ``model_`` (a :class:`~rnnkit.models.classifier.BiRNNClassifier`;
+with ``init_from``, ``transfer_`` says what came from the language model);
 ``predict`` returns labels, ``predict_proba`` label probabilities, ``score`` the accuracy.
 """
 
@@ -27,18 +28,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnkit.data.batching import Batches, length_buckets, pad
-from rnnkit.data.embeddings import read_vectors
 from rnnkit.data.labelled_text import LabelledText
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.engine import StepResult, TrainConfig, Trainer, load_model, resolve_device, save_model
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.metrics.confusion import ConfusionMatrix
 from rnnkit.models.classifier import POOLINGS, AttentionPool, BiRNNClassifier
+from rnnkit.tasks.tagging_lm_init import pretrained_init
 
 TASK = "classifier"
+# Settings stored in the checkpoint; init_from (the language model the training started from) as provenance only.
 _SETTINGS = ("cell", "embedding_dim", "hidden_size", "num_layers", "dropout", "pooling", "min_freq",
-             "lowercase", "word_dropout", "max_length", "batch_size", "data_format", "tokenizer", "label_field",
-             "text_field")
+             "lowercase", "word_dropout", "max_length", "init_from", "freeze_embeddings", "batch_size", "data_format",
+             "tokenizer", "label_field", "text_field")
 
 
 def as_examples(data: Iterable[LabelledText | tuple[Sequence[str], str]]) -> list[LabelledText]:
@@ -152,6 +154,12 @@ class Classifier:
         word_dropout: probability of replacing a training word by <unk> (default 0.1).
         max_length: keep only the first N tokens of each text (default None: all).
         embeddings: a word2vec/GloVe text file of pretrained vectors of size embedding_dim (default None).
+        init_from: a word-level rnnkit language model (checkpoint or run directory) whose embeddings and
+            RNN layers initialise the word embeddings and the forward direction of the Bi-RNN
+            (see :mod:`rnnkit.tasks.tagging_lm_init`; default None). Kept in the checkpoint as provenance
+            only: loading the trained classifier does not read it.
+        freeze_embeddings: keep the word embeddings fixed in training, e.g. those of ``init_from`` or
+            ``embeddings`` (words without a pretrained vector keep their random one; default False).
         batch_size: sequences per batch (default 32).
         train_config: the engine's TrainConfig; a "loss" monitor becomes dev accuracy (maximised).
         out_dir: run directory (default: a temporary directory).
@@ -162,7 +170,8 @@ class Classifier:
     def __init__(
         self, cell: str = "lstm", embedding_dim: int = 100, hidden_size: int = 150, num_layers: int = 1,
         dropout: float = 0.5, pooling: str = "final", min_freq: int = 1, lowercase: bool = False,
-        word_dropout: float = 0.1, max_length: int | None = None, embeddings: str | None = None, batch_size: int = 32,
+        word_dropout: float = 0.1, max_length: int | None = None, embeddings: str | None = None,
+        init_from: str | None = None, freeze_embeddings: bool = False, batch_size: int = 32,
         train_config: TrainConfig | None = None, out_dir: str | None = None, data_format: str | None = None,
         tokenizer: str = "split", label_field: str = "label", text_field: str = "text",
     ) -> None:
@@ -177,6 +186,8 @@ class Classifier:
         self.word_dropout = word_dropout
         self.max_length = max_length
         self.embeddings = embeddings
+        self.init_from = None if init_from is None else str(init_from)
+        self.freeze_embeddings = freeze_embeddings
         self.batch_size = batch_size
         self.train_config = train_config
         self.out_dir = out_dir
@@ -215,10 +226,10 @@ class Classifier:
         self.vocab_ = Vocab.build(texts, tokenize=list, specials=(PAD, UNK), min_freq=self.min_freq)
         self.classes_ = Vocab(sorted({e.label for e in train_set}), unk=None)
         self.model_ = self._build_model()
-        if self.embeddings:
-            vectors, found = read_vectors(self.embeddings, self.vocab_, self.embedding_dim)
-            with torch.no_grad():
-                self.model_.embedding.weight[found] = vectors[found]
+        # A resumed run takes every weight from its last checkpoint: the pretrained sources are not read.
+        self.transfer_ = None if resume else pretrained_init(self.model_, self.vocab_, self.embeddings,
+                                                             self.init_from, "embedding_dim")
+        self.model_.embedding.weight.requires_grad_(not self.freeze_embeddings)  # the engine trains what needs grad
         dev_data = None
         if dev_set is not None:
             dev_data = ([self.vocab_.encode(self._tokens(e.tokens)) for e in dev_set], self._label_ids(dev_set))

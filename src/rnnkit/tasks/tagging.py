@@ -8,7 +8,8 @@
 
 The constructor only stores settings; ``fit`` builds ``encoder_`` (the word, character and tag
 vocabularies; ``vocab_`` is its word vocabulary and ``classes_`` its tags), ``model_`` (a
-:class:`~rnnkit.models.tagger.BiRNNTagger`) and trains it with the engine; ``predict`` returns tag
+:class:`~rnnkit.models.tagger.BiRNNTagger`; with ``init_from``, ``transfer_`` says what came from the language
+model) and trains it with the engine; ``predict`` returns tag
 strings; ``score`` the headline metric (span F1 for entity tags, token accuracy otherwise); ``save`` and
 ``load`` go through the engine's checkpoints (safetensors + JSON).
 """
@@ -27,7 +28,6 @@ import torch
 
 from rnnkit.data.conll_reader import read_conll
 from rnnkit.data.conllu_reader import read_conllu
-from rnnkit.data.embeddings import read_vectors
 from rnnkit.data.tag_schemes import detect
 from rnnkit.data.tagged_sentence import FORMATS, TaggedSentence, read_plain
 from rnnkit.engine import TrainConfig, Trainer, load_model, resolve_device, save_model
@@ -37,15 +37,18 @@ from rnnkit.metrics.tagging import SpanScores, span_scores, tag_confusion
 from rnnkit.models.crf import CRF
 from rnnkit.models.tagger import BiRNNTagger, CharEncoder, NoChars, SoftmaxHead
 from rnnkit.tasks.tagging_batches import TaggingEncoder
+from rnnkit.tasks.tagging_lm_init import pretrained_init
 from rnnkit.tasks.tagging_training import TaggingTask, predict_ids
 
 logger = logging.getLogger(__name__)
 
 TASK = "tagger"
 HEADS = {"softmax": SoftmaxHead, "crf": CRF}
-# Tagger settings stored in the checkpoint (everything a prediction needs besides the model).
+# Tagger settings stored in the checkpoint: everything a prediction needs besides the model, and init_from
+# (the language model the training started from) as provenance only.
 _SETTINGS = ("cell", "word_dim", "char_dim", "char_hidden", "hidden_size", "num_layers", "dropout", "head",
-             "min_freq", "lowercase", "word_dropout", "batch_size", "data_format", "column")
+             "min_freq", "lowercase", "word_dropout", "init_from", "freeze_embeddings", "batch_size", "data_format",
+             "column")
 
 
 DEFAULT_COLUMNS = {"conllu": "upos", "conll": "ner"}
@@ -118,6 +121,12 @@ class Tagger:
         lowercase: look words up in lower case; characters keep case (default False).
         word_dropout: probability of replacing a training word by <unk> (default 0.05).
         embeddings: a word2vec/GloVe text file of pretrained vectors of size word_dim (default None).
+        init_from: a word-level rnnkit language model (checkpoint or run directory) whose embeddings and
+            RNN layers initialise the word embeddings and the forward direction of the sentence Bi-RNN
+            (see :mod:`rnnkit.tasks.tagging_lm_init`; default None). Kept in the checkpoint as provenance
+            only: loading the trained tagger does not read it.
+        freeze_embeddings: keep the word embeddings fixed in training, e.g. those of ``init_from`` or
+            ``embeddings`` (words without a pretrained vector keep their random one; default False).
         batch_size: sentences per batch (default 32).
         train_config: the engine's TrainConfig (default: TrainConfig()); a "loss" monitor is replaced by
             the headline dev metric (accuracy or span F1, maximised) when dev data is given.
@@ -129,8 +138,9 @@ class Tagger:
         self, cell: str = "lstm", word_dim: int = 100, char_dim: int = 30, char_hidden: int = 50,
         hidden_size: int = 200, num_layers: int = 1, dropout: float = 0.33, head: str = "softmax",
         min_freq: int = 1, lowercase: bool = False, word_dropout: float = 0.05, embeddings: str | None = None,
-        batch_size: int = 32, train_config: TrainConfig | None = None, out_dir: str | None = None,
-        data_format: str | None = None, column: str | None = None,
+        init_from: str | None = None, freeze_embeddings: bool = False, batch_size: int = 32,
+        train_config: TrainConfig | None = None, out_dir: str | None = None, data_format: str | None = None,
+        column: str | None = None,
     ) -> None:
         self.cell = cell
         self.word_dim = word_dim
@@ -144,6 +154,8 @@ class Tagger:
         self.lowercase = lowercase
         self.word_dropout = word_dropout
         self.embeddings = embeddings
+        self.init_from = None if init_from is None else str(init_from)
+        self.freeze_embeddings = freeze_embeddings
         self.batch_size = batch_size
         self.train_config = train_config
         self.out_dir = out_dir
@@ -182,10 +194,10 @@ class Tagger:
         encoder = TaggingEncoder.build([s.tokens for s in train_set], [s.tags for s in train_set], self.min_freq,
                                        self.lowercase)
         model = self._build_model(encoder)
-        if self.embeddings:
-            vectors, found = read_vectors(self.embeddings, encoder.words, self.word_dim)
-            with torch.no_grad():
-                model.embedding.weight[found] = vectors[found]
+        # A resumed run takes every weight from its last checkpoint: the pretrained sources are not read.
+        self.transfer_ = None if resume else pretrained_init(model, encoder.words, self.embeddings, self.init_from,
+                                                             "word_dim")
+        model.embedding.weight.requires_grad_(not self.freeze_embeddings)  # the engine trains what requires grad
         headline = "f1" if detect(encoder.tags.symbols) else "accuracy"
         if dev_set is not None:
             _warn_unknown_tags(dev_set, encoder)
