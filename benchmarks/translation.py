@@ -193,7 +193,7 @@ def main() -> None:
             logging.info("%s", rows[-1])
 
     body = (
-        f"Multi30k de→en, {len(train)} training pairs; each model trained {args.budget_minutes:g} min "
+        (f"Multi30k de→en, {len(train)} training pairs; each model trained {args.budget_minutes:g} min "
         f"(time budget, incl. dev BLEU on 300 val sentences at epoch ends) on {args.device} with "
         f"{args.threads} threads; E=256, encoder {args.hidden_size // 2}×2, decoder {args.hidden_size}, "
         f"batch {args.batch_size}, dropout {args.dropout}, Adam 1e-3 ({args.schedule} schedule), "
@@ -203,7 +203,7 @@ def main() -> None:
         + ("these runs are shorter, so the BLEU figures are NOT the issue's targets." if args.budget_minutes < 60
                 else "these runs are within it.") + "\n\n"
         "| model | attention | sched. sampling | beam | BLEU | chrF | translation sentences/s | steps |\n"
-        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n" if rows else "")
         + (f"Training throughput (target tokens/s), both with E=256, encoder 256×2, decoder 512, additive "
            f"attention, Adam, clipping 1, measured alternately for {args.throughput_seconds:g} s each, twice: "
            f"rnnkit (through the engine, batch {args.throughput_batch_size}, length-bucketed) "
