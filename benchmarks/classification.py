@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import random
 import sys
 import tempfile
@@ -35,13 +34,13 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import _pretrained_lm as pretrained_lm
-from _record import command_line, record
+from _record import publish
+from _setup import add_machine_arguments, shared_data, start
 from _workers import pct, run_systems, write_result
 from rnnkit.data.labelled_text import read_labelled
 from rnnkit.engine import TrainConfig
 from rnnkit.tasks.classification import Classifier
 
-SHARED = Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
 DROPOUT = 0.5
 
 
@@ -182,21 +181,19 @@ def main() -> None:
     parser.add_argument("--embedding-dim", type=int, default=300, help="embedding size, all systems (default 300)")
     parser.add_argument("--hidden", type=int, default=150, help="hidden size per direction (default 150)")
     parser.add_argument("--max-length", type=int, default=400, help="keep the first N tokens (default 400)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads per system (default 2)")
+    add_machine_arguments(parser, "torch threads per system")
     parser.add_argument("--parallel", action="store_true",
                         help="run the systems at once, each pinned to its own 2 cores (needs 2 cores a system)")
     parser.add_argument("--cores-per-worker", type=int, default=2,
                         help="with --parallel: CPU cores pinned to each system (default 2)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--limit-train", type=int, default=None, help="use the first N training texts")
-    parser.add_argument("--data", default=str(SHARED), help="the shared data folder")
+    parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
     pretrained_lm.add_arguments(parser, default_text="train,imdb")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = start(parser)
     if args.worker:
         train, dev, test = load(args)
         runner = run_bare if args.worker == "bare" else lambda *a: run_rnnkit(args.worker, *a)
@@ -224,10 +221,7 @@ def main() -> None:
             f". Test scores use the best dev checkpoint. No external embeddings or corpora."
             f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}\n\n" + "\n".join(rows))
     title = f"Classification: {args.dataset} (accuracy), {args.budget / 60:.1f} min per system"
-    if args.dry_run:
-        print(f"## {title}\n\n{body}")
-    else:
-        record(title, command_line(), body)
+    publish(title, body, args.dry_run)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import random
 import sys
 import tempfile
@@ -36,7 +35,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import _pretrained_lm as pretrained_lm
-from _record import command_line, record
+from _record import publish
+from _setup import add_machine_arguments, shared_data, start
 from _workers import pct, run_systems, write_result
 from rnnkit.data.conll_reader import read_conll
 from rnnkit.data.conllu_reader import read_conllu
@@ -44,7 +44,6 @@ from rnnkit.engine import TrainConfig
 from rnnkit.metrics.tagging import span_scores, token_accuracy
 from rnnkit.tasks.tagging import Tagger
 
-SHARED = Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
 DATASETS = {
     "ud_ewt": ("ud_english_ewt", ("en_ewt-ud-train.conllu", "en_ewt-ud-dev.conllu", "en_ewt-ud-test.conllu")),
     "conll2003": ("conll2003", ("train.txt", "valid.txt", "test.txt")),
@@ -203,21 +202,19 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="sentences per batch (default 32)")
     parser.add_argument("--hidden", type=int, default=200, help="sentence Bi-LSTM size per direction (default 200)")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, all systems (default 2e-3)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads per system (default 2)")
+    add_machine_arguments(parser, "torch threads per system")
     parser.add_argument("--parallel", action="store_true",
                         help="run the systems at once, each pinned to its own 2 cores (needs 2 cores a system)")
     parser.add_argument("--cores-per-worker", type=int, default=2,
                         help="with --parallel: CPU cores pinned to each system (default 2)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--limit-train", type=int, default=None, help="use the first N training sentences")
-    parser.add_argument("--data", default=str(SHARED), help="the shared data folder")
+    parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
     pretrained_lm.add_arguments(parser, default_text="train,imdb")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = start(parser)
     if args.worker:
         train, dev, test = load(args)
         result = run_bare(args, train, dev, test) if args.worker == "bare" else run_rnnkit(args.worker, args,
@@ -251,10 +248,7 @@ def main() -> None:
             f"{lm.section('the rnnkit-lm rows', 'the backward direction, the character Bi-LSTM and the output layer')}"
             "\n\n" + "\n".join(rows))
     title = f"Tagging: {args.dataset} ({metric}), {args.budget / 60:.1f} min per system"
-    if args.dry_run:
-        print(f"## {title}\n\n{body}")
-    else:
-        record(title, command_line(), body)
+    publish(title, body, args.dry_run)
 
 
 if __name__ == "__main__":
