@@ -4,22 +4,65 @@ Each system trains in its own process with the same time budget; its figures com
 ``parallel=True`` and enough cores, the workers run at the same time, each pinned to its own set of
 ``cores_per_worker`` CPU cores (``os.sched_setaffinity``), so that every system gets the same 2-core
 machine, CI's size, without waiting for the others; otherwise they run one after another.
+
+A benchmark gives its parser :func:`add_worker_arguments`' flags, calls :func:`serve_worker` first thing
+after parsing (in a worker it runs the system and the script stops there), and :func:`run_systems` in the
+driver.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+Splits = tuple[list, list, list]
 
-def run_systems(script: str, systems: list[str], argv: list[str], parallel: bool, cores_per_worker: int = 2) -> dict:
-    """``{system: result dict}``; each worker is ``python script *argv --worker SYSTEM --result FILE``."""
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--parallel`` and ``--cores-per-worker`` (read by :func:`run_systems`); ``--worker`` and ``--result``,
+    hidden: the driver's command line to a worker."""
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the systems at once, each pinned to its own 2 cores (needs 2 cores a system)")
+    parser.add_argument("--cores-per-worker", type=int, default=2,
+                        help="with --parallel: CPU cores pinned to each system (default 2)")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
+
+
+def serve_worker(args: argparse.Namespace, load: Callable[[argparse.Namespace], Splits],
+                 run_rnnkit: Callable[..., dict], run_bare: Callable[..., dict]) -> bool:
+    """In a worker (``--worker SYSTEM``): load (train, dev, test), run ``run_bare(args, *splits)`` for "bare",
+    else ``run_rnnkit(SYSTEM, args, *splits)``, write its result to ``--result``; True. In the driver: False.
+
+    A worker logs warnings only: its figures go back in the result, and its INFO lines (every validation)
+    would reach the driver's terminal unnamed, interleaved with the other workers' under ``--parallel``.
+    """
+    if not args.worker:
+        return False
+    logging.getLogger().setLevel(logging.WARNING)
+    train, dev, test = load(args)
+    if args.worker == "bare":
+        result = run_bare(args, train, dev, test)
+    else:
+        result = run_rnnkit(args.worker, args, train, dev, test)
+    Path(args.result).write_text(json.dumps(result), encoding="utf-8")
+    return True
+
+
+def run_systems(script: str, systems: list[str], args: argparse.Namespace, extra_argv: list[str]) -> dict:
+    """``{system: result dict}``; each worker is ``python script ARGV --worker SYSTEM --result FILE``, ARGV
+    this command line less ``--parallel``, then ``extra_argv``."""
+    argv = [a for a in sys.argv[1:] if a != "--parallel"] + extra_argv
+    cores_per_worker = args.cores_per_worker
     cores = sorted(os.sched_getaffinity(0))
-    parallel = parallel and len(cores) >= cores_per_worker * len(systems)
+    parallel = args.parallel and len(cores) >= cores_per_worker * len(systems)
     results = {}
     with tempfile.TemporaryDirectory(prefix="rnnkit-bench-") as scratch:
         running = []
@@ -42,8 +85,11 @@ def run_systems(script: str, systems: list[str], argv: list[str], parallel: bool
     return results
 
 
-def write_result(path: str, result: dict) -> None:
-    Path(path).write_text(json.dumps(result), encoding="utf-8")
+def how_run(results: dict) -> str:
+    """How :func:`run_systems` ran them, for the section (``--parallel`` falls back when cores are short)."""
+    if any(r["cores"] != "shared" for r in results.values()):
+        return "systems run at once, each pinned to its own cores"
+    return "systems one after another"
 
 
 def pct(value: float | None) -> str:

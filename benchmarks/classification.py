@@ -22,10 +22,7 @@ out, leaving 22,500 to train on; reviews are cut at ``--max-length`` tokens. Run
 from __future__ import annotations
 
 import argparse
-import copy
 import random
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,10 +32,10 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 import _pretrained_lm as pretrained_lm
 from _record import publish
-from _setup import add_machine_arguments, shared_data, start
-from _workers import pct, run_systems, write_result
+from _setup import start
+from _supervised_common import add_shared_arguments, fit_timed, rnnkit_config, train_bare
+from _workers import how_run, pct, run_systems, serve_worker
 from rnnkit.data.labelled_text import read_labelled
-from rnnkit.engine import TrainConfig
 from rnnkit.tasks.classification import Classifier
 
 DROPOUT = 0.5
@@ -72,18 +69,12 @@ def load(args: argparse.Namespace):
 
 
 def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
-    config = TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
-                         device=args.device, progress="off", seed=args.seed, log_every=10**6)
     from_lm = system.startswith(pretrained_lm.PREFIX)
     classifier = Classifier(embedding_dim=args.embedding_dim, hidden_size=args.hidden, dropout=DROPOUT,
                             pooling=system.removeprefix("rnnkit-lm-" if from_lm else "rnnkit-"),
                             init_from=args.lm_checkpoint if from_lm else None, batch_size=args.batch_size,
-                            train_config=config)
-    with tempfile.TemporaryDirectory() as out:
-        classifier.out_dir = out
-        start = time.perf_counter()
-        classifier.fit(train, dev)
-        seconds = time.perf_counter() - start
+                            train_config=rnnkit_config(args))
+    seconds = fit_timed(classifier, train, dev)
     start = time.perf_counter()
     accuracy = classifier.score(test)
     return {"dev": classifier.result_.best_metric, "test": accuracy, "steps": classifier.result_.steps,
@@ -132,34 +123,19 @@ def bare_accuracy(model, data, words, labels, device) -> float:
 
 def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
     torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
     words = {w: i + 2 for i, w in enumerate(sorted({w for t, _ in train for w in t}))}
     labels = {y: i for i, y in enumerate(sorted({y for _, y in train}))}
     model = BareClassifier(len(words) + 2, len(labels), args.embedding_dim, args.hidden).to(args.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    best, best_state, steps, start = -1.0, None, 0, time.perf_counter()
-    while time.perf_counter() - start < args.budget:
-        order = list(range(len(train)))
-        rng.shuffle(order)
-        for i in range(0, len(order), args.batch_size):
-            batch = [train[k] for k in order[i : i + args.batch_size]]
-            ids, lengths = bare_batch(batch, words, args.device)
-            gold = torch.tensor([labels[y] for _, y in batch], device=args.device)
-            loss = nn.functional.cross_entropy(model(ids, lengths), gold)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            steps += 1
-            over = time.perf_counter() - start >= args.budget
-            if steps % args.eval_every == 0 or over:
-                score = bare_accuracy(model, dev, words, labels, args.device)
-                if score > best:
-                    best, best_state = score, copy.deepcopy(model.state_dict())
-            if over:
-                break
-    seconds = time.perf_counter() - start
-    model.load_state_dict(best_state)
+
+    def loss(model, batch):
+        ids, lengths = bare_batch(batch, words, args.device)
+        gold = torch.tensor([labels[y] for _, y in batch], device=args.device)
+        return nn.functional.cross_entropy(model(ids, lengths), gold)
+
+    def dev_score(model):
+        return bare_accuracy(model, dev, words, labels, args.device)
+
+    best, steps, seconds = train_bare(model, train, args, loss, dev_score)
     start = time.perf_counter()
     accuracy = bare_accuracy(model, test, words, labels, args.device)
     return {"dev": best, "test": accuracy, "steps": steps, "train_sps": steps * args.batch_size / seconds,
@@ -181,31 +157,15 @@ def main() -> None:
     parser.add_argument("--embedding-dim", type=int, default=300, help="embedding size, all systems (default 300)")
     parser.add_argument("--hidden", type=int, default=150, help="hidden size per direction (default 150)")
     parser.add_argument("--max-length", type=int, default=400, help="keep the first N tokens (default 400)")
-    add_machine_arguments(parser, "torch threads per system")
-    parser.add_argument("--parallel", action="store_true",
-                        help="run the systems at once, each pinned to its own 2 cores (needs 2 cores a system)")
-    parser.add_argument("--cores-per-worker", type=int, default=2,
-                        help="with --parallel: CPU cores pinned to each system (default 2)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--limit-train", type=int, default=None, help="use the first N training texts")
-    parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
-    parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
-    pretrained_lm.add_arguments(parser, default_text="train,imdb")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
+    add_shared_arguments(parser, "texts")
     args = start(parser)
-    if args.worker:
-        train, dev, test = load(args)
-        runner = run_bare if args.worker == "bare" else lambda *a: run_rnnkit(args.worker, *a)
-        write_result(args.result, runner(args, train, dev, test))
+    if serve_worker(args, load, run_rnnkit, run_bare):
         return
     systems = (args.systems or SYSTEMS + (",rnnkit-lm-final" if args.pretrained_lm_minutes > 0 else "")).split(",")
     pretrained_lm.check(parser, args, systems)
-    argv = [a for a in sys.argv[1:] if a != "--parallel"]
     with pretrained_lm.Pretrained(args, systems) as lm:
         lines = [" ".join(tokens) for tokens, _ in read_splits(args)[0]] if lm.needed else []
-        argv += lm.worker_argv(lines, True, args.embedding_dim, args.hidden)
-        results = run_systems(__file__, systems, argv, args.parallel, args.cores_per_worker)
+        results = run_systems(__file__, systems, args, lm.worker_argv(lines, True, args.embedding_dim, args.hidden))
     bare = results.get("bare")
     rows = ["| system | dev accuracy | test accuracy | Δ test vs bare | steps (epochs) | train texts/s | "
             "test texts/s | LM coverage | cores |", "|---|---|---|---|---|---|---|---|---|"]
@@ -216,9 +176,8 @@ def main() -> None:
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system on {args.device}, {args.threads} torch threads each, batch {args.batch_size}, "
             f"Adam lr {args.lr}, embeddings {args.embedding_dim}, hidden {args.hidden} per direction, texts cut at "
-            f"{args.max_length} tokens, "
-            f"{'systems run at once, each pinned to its own cores' if args.parallel else 'systems one after another'}"
-            f". Test scores use the best dev checkpoint. No external embeddings or corpora."
+            f"{args.max_length} tokens, {how_run(results)}. "
+            "Test scores use the best dev checkpoint. No external embeddings or corpora."
             f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}\n\n" + "\n".join(rows))
     title = f"Classification: {args.dataset} (accuracy), {args.budget / 60:.1f} min per system"
     publish(title, body, args.dry_run)

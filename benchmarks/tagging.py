@@ -23,10 +23,6 @@ embeddings or corpora anywhere. Run under the shared lock, e.g.:
 from __future__ import annotations
 
 import argparse
-import copy
-import random
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,11 +32,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import _pretrained_lm as pretrained_lm
 from _record import publish
-from _setup import add_machine_arguments, shared_data, start
-from _workers import pct, run_systems, write_result
+from _setup import start
+from _supervised_common import add_shared_arguments, fit_timed, rnnkit_config, train_bare
+from _workers import how_run, pct, run_systems, serve_worker
 from rnnkit.data.conll_reader import read_conll
 from rnnkit.data.conllu_reader import read_conllu
-from rnnkit.engine import TrainConfig
 from rnnkit.metrics.tagging import span_scores, token_accuracy
 from rnnkit.tasks.tagging import Tagger
 
@@ -70,17 +66,11 @@ def headline(args: argparse.Namespace, gold, predicted) -> float:
 
 def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     head, char_dim = RNNKIT[system]
-    config = TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
-                         device=args.device, progress="off", seed=args.seed, log_every=10**6)
     from_lm = system.startswith(pretrained_lm.PREFIX)
     tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden, dropout=DROPOUT,
                     head=head, init_from=args.lm_checkpoint if from_lm else None, batch_size=args.batch_size,
-                    train_config=config)
-    with tempfile.TemporaryDirectory() as out:
-        tagger.out_dir = out
-        start = time.perf_counter()
-        tagger.fit(train, dev)
-        seconds = time.perf_counter() - start
+                    train_config=rnnkit_config(args))
+    seconds = fit_timed(tagger, train, dev)
     tokens = [t for t, _ in test]
     start = time.perf_counter()
     predicted = tagger.predict(tokens)
@@ -148,38 +138,22 @@ def bare_predict(model, data, words, chars, tag_list, device):
 
 def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
     torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
     words = {w: i + 2 for i, w in enumerate(sorted({w for s, _ in train for w in s}))}
     chars = {c: i + 2 for i, c in enumerate(sorted({c for s, _ in train for w in s for c in w}))}
     tag_list = sorted({t for _, g in train for t in g})
     tags = {t: i for i, t in enumerate(tag_list)}
     model = BareTagger(len(words) + 2, len(chars) + 2, len(tags), args.hidden).to(args.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss(reduction="none")
-    best, best_state, steps, start = -1.0, None, 0, time.perf_counter()
-    while time.perf_counter() - start < args.budget:
-        order = list(range(len(train)))
-        rng.shuffle(order)
-        for i in range(0, len(order), args.batch_size):
-            w, c, lengths, y = bare_batch([train[k] for k in order[i : i + args.batch_size]], words, chars, tags,
-                                          args.device)
-            mask = (torch.arange(w.size(1)) < lengths[:, None]).to(args.device)
-            loss = (loss_fn(model(w, c, lengths).transpose(1, 2), y) * mask).sum() / mask.sum()
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            steps += 1
-            over = time.perf_counter() - start >= args.budget
-            if steps % args.eval_every == 0 or over:
-                score = headline(args, [g for _, g in dev], bare_predict(model, dev, words, chars, tag_list,
-                                                                         args.device))
-                if score > best:
-                    best, best_state = score, copy.deepcopy(model.state_dict())
-            if over:
-                break
-    seconds = time.perf_counter() - start
-    model.load_state_dict(best_state)
+
+    def loss(model, batch):
+        w, c, lengths, y = bare_batch(batch, words, chars, tags, args.device)
+        mask = (torch.arange(w.size(1)) < lengths[:, None]).to(args.device)
+        return (loss_fn(model(w, c, lengths).transpose(1, 2), y) * mask).sum() / mask.sum()
+
+    def dev_score(model):
+        return headline(args, [g for _, g in dev], bare_predict(model, dev, words, chars, tag_list, args.device))
+
+    best, steps, seconds = train_bare(model, train, args, loss, dev_score)
     start = time.perf_counter()
     predicted = bare_predict(model, test, words, chars, tag_list, args.device)
     tag_seconds = time.perf_counter() - start
@@ -202,35 +176,18 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="sentences per batch (default 32)")
     parser.add_argument("--hidden", type=int, default=200, help="sentence Bi-LSTM size per direction (default 200)")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, all systems (default 2e-3)")
-    add_machine_arguments(parser, "torch threads per system")
-    parser.add_argument("--parallel", action="store_true",
-                        help="run the systems at once, each pinned to its own 2 cores (needs 2 cores a system)")
-    parser.add_argument("--cores-per-worker", type=int, default=2,
-                        help="with --parallel: CPU cores pinned to each system (default 2)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--limit-train", type=int, default=None, help="use the first N training sentences")
-    parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
-    parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
-    pretrained_lm.add_arguments(parser, default_text="train,imdb")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
+    add_shared_arguments(parser, "sentences")
     args = start(parser)
-    if args.worker:
-        train, dev, test = load(args)
-        result = run_bare(args, train, dev, test) if args.worker == "bare" else run_rnnkit(args.worker, args,
-                                                                                             train, dev, test)
-        write_result(args.result, result)
+    if serve_worker(args, load, run_rnnkit, run_bare):
         return
     default = "rnnkit,bare" if args.dataset == "ud_ewt" else "rnnkit,rnnkit-crf,rnnkit-nochars,bare"
     if args.pretrained_lm_minutes > 0:
         default += ",rnnkit-lm"
     systems = (args.systems or default).split(",")
     pretrained_lm.check(parser, args, systems)
-    argv = [a for a in sys.argv[1:] if a != "--parallel"]
     with pretrained_lm.Pretrained(args, systems) as lm:
         lines = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.needed else []
-        argv += lm.worker_argv(lines, False, WORD, args.hidden)
-        results = run_systems(__file__, systems, argv, args.parallel, args.cores_per_worker)
+        results = run_systems(__file__, systems, args, lm.worker_argv(lines, False, WORD, args.hidden))
     metric = "UPOS accuracy" if args.dataset == "ud_ewt" else "span F1"
     bare = results.get("bare")
     rows = [f"| system | dev {metric} | test {metric} | Δ test vs bare | steps (epochs) | train sent/s | "
@@ -242,9 +199,8 @@ def main() -> None:
                     f"{r['train_sps']:.0f} | {r['tag_sps']:.0f} | {speed} | {pct(r.get('coverage'))} | {r['cores']} |")
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system, {args.threads} torch threads each, batch {args.batch_size}, Adam lr {args.lr}, "
-            f"word {WORD} + char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2, "
-            f"{'systems run at once, each pinned to its own cores' if args.parallel else 'systems one after another'}"
-            f". Test scores use the best dev checkpoint. No external embeddings or corpora."
+            f"word {WORD} + char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2, {how_run(results)}. "
+            "Test scores use the best dev checkpoint. No external embeddings or corpora."
             f"{lm.section('the rnnkit-lm rows', 'the backward direction, the character Bi-LSTM and the output layer')}"
             "\n\n" + "\n".join(rows))
     title = f"Tagging: {args.dataset} ({metric}), {args.budget / 60:.1f} min per system"

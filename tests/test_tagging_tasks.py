@@ -66,7 +66,7 @@ def test_tagger_rejects_tags_and_sentences_it_cannot_use(tmp_path, caplog):
     tagger = Tagger(word_dim=4, char_dim=0, hidden_size=4, train_config=config(epochs=1))
     with caplog.at_level("WARNING"):  # a dev tag unseen in training is scored as an error, with a warning
         tagger.fit([(["a", "b"], ["X", "Y"])], dev=[(["a", "b"], ["X", "W"]), (["b"], ["Y"])])
-    assert "tag 'W' was never seen in training; 1 dev token(s)" in caplog.text
+    assert "<input>: tag 'W' was never seen in training; 1 dev token(s)" in caplog.text  # no file, no line
     assert tagger.result_.history[-1]["accuracy"] <= 2 / 3
     with pytest.raises(DataError, match="tag 'Z' was never seen in training"):
         tagger.evaluate([(["a"], ["Z"])])

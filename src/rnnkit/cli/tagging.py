@@ -22,10 +22,18 @@ import logging
 import sys
 from collections import deque
 
+from rnnkit.cli.common import (
+    add_run_arguments,
+    add_setting_flags,
+    chunk_size,
+    given_settings,
+    log_training_end,
+    signature_defaults,
+)
 from rnnkit.data.labelled_text import FORMATS as TEXT_FORMATS
 from rnnkit.data.labelled_text import TOKENIZERS, read_labelled
 from rnnkit.data.tagged_sentence import FORMATS as TAG_FORMATS
-from rnnkit.engine.config import TrainConfig, add_train_arguments, read_json_file, train_config_from_args
+from rnnkit.engine.config import TrainConfig, read_json_file, train_config_from_args
 from rnnkit.errors import ConfigError
 from rnnkit.metrics.confusion import ConfusionMatrix, scores_table
 from rnnkit.tasks.classification import Classifier
@@ -78,19 +86,15 @@ SWITCHES = {
 }
 
 
-def _add_flags(parser: argparse.ArgumentParser, flags: dict, cls: type) -> None:
-    defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
+def _add_flags(parser: argparse.ArgumentParser, flags: dict, cls: type, out: str) -> None:
+    """The model group (``flags`` and the switches, defaults from ``cls``), then the run flags."""
+    defaults = signature_defaults(cls)
     group = parser.add_argument_group("model")
-    for flag, (name, kind, text) in flags.items():
-        group.add_argument(f"--{flag}", dest=name, type=kind, default=None, help=f"{text} (default: {defaults[name]})")
+    add_setting_flags(group, flags, defaults)
     for flag, (name, text) in SWITCHES.items():
         group.add_argument(f"--{flag}", dest=name, action=argparse.BooleanOptionalAction, default=None,
                            help=f"{text} (default: {'yes' if defaults[name] else 'no'})")
-    parser.add_argument("--config", metavar="FILE", default=None,
-                        help="JSON file of model and training settings (flags given on the command line win)")
-    parser.add_argument("--resume", action="store_true", default=False,
-                        help="continue the run in --out from its last checkpoint (same data and settings)")
-    add_train_arguments(parser)
+    add_run_arguments(parser, out, "JSON file of model and training settings")
 
 
 def _settings(args: argparse.Namespace, flags: dict, cls: type) -> tuple[dict, TrainConfig]:
@@ -103,9 +107,7 @@ def _settings(args: argparse.Namespace, flags: dict, cls: type) -> tuple[dict, T
                           f"{cls.__name__}, {', '.join(sorted(names))}, and of the engine's TrainConfig)")
     settings = {k: v for k, v in values.items() if k in names}
     base = TrainConfig.from_dict({k: v for k, v in values.items() if k not in names}, args.config or "<config>")
-    for name in [n for n, _, _ in flags.values()] + [n for n, _ in SWITCHES.values()]:
-        if getattr(args, name) is not None:
-            settings[name] = getattr(args, name)
+    settings.update(given_settings(args, [n for n, _, _ in flags.values()] + [n for n, _ in SWITCHES.values()]))
     return settings, train_config_from_args(args, base)
 
 
@@ -127,8 +129,7 @@ def _add_train_tagger(train: argparse._SubParsersAction) -> None:
     data.add_argument("--column", default=None,
                       help="tag column: upos or xpos (CoNLL-U); ner, pos, chunk or a number (CoNLL) "
                            "(default: upos / ner)")
-    parser.add_argument("--out", metavar="DIR", default="runs/tagger", help="run directory (default: runs/tagger)")
-    _add_flags(parser, TAGGER_FLAGS, Tagger)
+    _add_flags(parser, TAGGER_FLAGS, Tagger, "runs/tagger")
     parser.set_defaults(run=run_train_tagger)
 
 
@@ -152,10 +153,7 @@ def run_train_tagger(args: argparse.Namespace) -> int:
         tagger.fit(train, dev, resume=args.resume)
     except ValueError as err:
         raise _model_error(err) from None
-    result = tagger.result_
-    best = "-" if result.best_metric is None else f"{result.best_metric:.4f}"
-    log.info("training stopped (%s) after %d steps; best %s %s; run saved in %s", result.stopped_reason,
-             result.steps, "training loss" if dev is None else f"dev {tagger.headline_}", best, args.out)
+    log_training_end(tagger.result_, "training loss" if dev is None else f"dev {tagger.headline_}", args.out)
     return 0
 
 
@@ -176,11 +174,6 @@ def _add_tag(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_tag)
 
 
-def _chunk(args: argparse.Namespace) -> int:
-    """Sentences per prediction batch: one at a time for a person typing, so each answer comes at once."""
-    return args.chunk or (1 if args.file == "-" and sys.stdin.isatty() else 64)
-
-
 def _column_for(tagger: Tagger, fmt: str, given: str | None) -> str | None:
     if given or fmt == "text":
         return given
@@ -199,7 +192,7 @@ def run_tag(args: argparse.Namespace) -> int:
             waiting.append(sentence)
             yield sentence.tokens
 
-    for tags in tagger.predict_stream(tokens(), chunk=_chunk(args)):
+    for tags in tagger.predict_stream(tokens(), chunk=chunk_size(args.chunk, args.file, from_file=64)):
         sys.stdout.write(waiting.popleft().render(tags) + ending)
         if not waiting:  # the end of a chunk: let a pipe see it now
             sys.stdout.flush()
@@ -217,9 +210,7 @@ def _add_train_classifier(train: argparse._SubParsersAction) -> None:
     data.add_argument("--dev", default=None, help="development file for early stopping (default: none)")
     data.add_argument("--format", default="auto", choices=[f for f in TEXT_FORMATS if f != "text"],
                       help="file format; auto: by suffix (.jsonl, .tsv, .csv), else 'label sentence' (default: auto)")
-    parser.add_argument("--out", metavar="DIR", default="runs/classifier",
-                        help="run directory (default: runs/classifier)")
-    _add_flags(parser, CLASSIFIER_FLAGS, Classifier)
+    _add_flags(parser, CLASSIFIER_FLAGS, Classifier, "runs/classifier")
     parser.set_defaults(run=run_train_classifier)
 
 
@@ -237,10 +228,7 @@ def run_train_classifier(args: argparse.Namespace) -> int:
         classifier.fit(train, dev, resume=args.resume)
     except ValueError as err:
         raise _model_error(err) from None
-    result = classifier.result_
-    best = "-" if result.best_metric is None else f"{result.best_metric:.4f}"
-    log.info("training stopped (%s) after %d steps; best %s %s; run saved in %s", result.stopped_reason,
-             result.steps, "training loss" if dev is None else "dev accuracy", best, args.out)
+    log_training_end(classifier.result_, "training loss" if dev is None else "dev accuracy", args.out)
     return 0
 
 
@@ -261,7 +249,7 @@ def _add_classify(commands: argparse._SubParsersAction) -> None:
 def run_classify(args: argparse.Namespace) -> int:
     classifier = Classifier.load(args.checkpoint, device=args.device)
     texts = (example.tokens for example in _read_examples(args.file, classifier, args.format))
-    for label, probability in classifier.predict_stream(texts, chunk=_chunk(args)):
+    for label, probability in classifier.predict_stream(texts, chunk=chunk_size(args.chunk, args.file, from_file=64)):
         sys.stdout.write(f"{label}\t{probability:.4f}\n")
         sys.stdout.flush()
     return 0

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnkit.checks import check_dropout, check_sizes
 from rnnkit.models.parts import bidirectional_rnn, build_part, part_config
 
 
@@ -137,13 +138,9 @@ class BiRNNClassifier(nn.Module):
         pooling: nn.Module | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes),
-                            ("embedding_dim", embedding_dim), ("hidden_size", hidden_size),
-                            ("num_layers", num_layers)):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_sizes(vocab_size=vocab_size, num_classes=num_classes, embedding_dim=embedding_dim,
+                    hidden_size=hidden_size, num_layers=num_layers)
+        check_dropout(dropout)
         self.vocab_size = vocab_size
         self.num_classes = num_classes
         self.embedding_dim = embedding_dim

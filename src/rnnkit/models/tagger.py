@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnkit.checks import check_dropout, check_sizes
 from rnnkit.models.crf import CRF
 from rnnkit.models.parts import bidirectional_rnn, build_part, part_config
 
@@ -62,9 +63,7 @@ class CharEncoder(nn.Module):
 
     def __init__(self, num_chars: int, char_dim: int = 30, hidden_size: int = 50, cell: str = "lstm") -> None:
         super().__init__()
-        for name, value in (("num_chars", num_chars), ("char_dim", char_dim), ("hidden_size", hidden_size)):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+        check_sizes(num_chars=num_chars, char_dim=char_dim, hidden_size=hidden_size)
         self.num_chars = num_chars
         self.char_dim = char_dim
         self.hidden_size = hidden_size
@@ -140,12 +139,9 @@ class BiRNNTagger(nn.Module):
         head: nn.Module | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("num_tags", num_tags), ("word_dim", word_dim),
-                            ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_sizes(vocab_size=vocab_size, num_tags=num_tags, word_dim=word_dim, hidden_size=hidden_size,
+                    num_layers=num_layers)
+        check_dropout(dropout)
         self.vocab_size = vocab_size
         self.num_tags = num_tags
         self.word_dim = word_dim

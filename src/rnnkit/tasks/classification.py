@@ -30,7 +30,7 @@ from torch import nn
 from rnnkit.data.batching import Batches, length_buckets, pad
 from rnnkit.data.labelled_text import LabelledText
 from rnnkit.data.vocab import PAD, UNK, Vocab
-from rnnkit.engine import StepResult, TrainConfig, Trainer, load_model, resolve_device, save_model
+from rnnkit.engine import StepResult, TrainConfig, Trainer, config_builder, load_model, resolve_device, save_model
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.metrics.confusion import ConfusionMatrix
 from rnnkit.models.classifier import POOLINGS, AttentionPool, BiRNNClassifier
@@ -307,16 +307,7 @@ class Classifier:
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> Classifier:
         """A fitted Classifier from a checkpoint or run directory (``best/`` preferred)."""
-
-        def build(meta: dict[str, Any]) -> BiRNNClassifier:
-            if meta["model_class"] != "BiRNNClassifier":
-                raise CheckpointError(f"{path}: model class {meta['model_class']!r}, expected 'BiRNNClassifier'")
-            try:
-                return BiRNNClassifier.from_config(meta["model_config"])
-            except (TypeError, ValueError) as err:
-                raise CheckpointError(f"{path}: bad classifier config: {err}") from None
-
-        model, meta = load_model(path, build, resolve_device(device), task=TASK)
+        model, meta = load_model(path, config_builder(path, BiRNNClassifier), resolve_device(device), task=TASK)
         try:
             classifier = cls(**{k: v for k, v in meta.get("settings", {}).items() if k in _SETTINGS})
             classifier.vocab_ = Vocab.from_json(meta["vocabularies"]["words"])

@@ -30,7 +30,7 @@ from rnnkit.data.conll_reader import read_conll
 from rnnkit.data.conllu_reader import read_conllu
 from rnnkit.data.tag_schemes import detect
 from rnnkit.data.tagged_sentence import FORMATS, TaggedSentence, read_plain
-from rnnkit.engine import TrainConfig, Trainer, load_model, resolve_device, save_model
+from rnnkit.engine import TrainConfig, Trainer, config_builder, load_model, resolve_device, save_model
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.metrics.confusion import ConfusionMatrix
 from rnnkit.metrics.tagging import SpanScores, span_scores, tag_confusion
@@ -272,16 +272,7 @@ class Tagger:
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> Tagger:
         """A fitted Tagger from a checkpoint or run directory (``best/`` preferred)."""
-
-        def build(meta: dict[str, Any]) -> BiRNNTagger:
-            if meta["model_class"] != "BiRNNTagger":
-                raise CheckpointError(f"{path}: model class {meta['model_class']!r}, expected 'BiRNNTagger'")
-            try:
-                return BiRNNTagger.from_config(meta["model_config"])
-            except (TypeError, ValueError) as err:
-                raise CheckpointError(f"{path}: bad tagger config: {err}") from None
-
-        model, meta = load_model(path, build, resolve_device(device), task=TASK)
+        model, meta = load_model(path, config_builder(path, BiRNNTagger), resolve_device(device), task=TASK)
         settings = dict(meta.get("settings", {}))
         headline = settings.pop("headline", "accuracy")
         try:
@@ -320,5 +311,6 @@ def _warn_unknown_tags(dev: Sequence[TaggedSentence], encoder: TaggingEncoder) -
     unknown = _unknown_tags(dev, encoder)
     if unknown:
         sentence, tag, line = unknown[0]
-        logger.warning("%s:%s: tag %r was never seen in training; %d dev token(s) have such tags and count as "
-                       "errors", sentence.path, line, tag, len(unknown))
+        # DataError's text: "file:line: message", or without the line where there is none
+        logger.warning("%s", DataError(sentence.path, f"tag {tag!r} was never seen in training; {len(unknown)} dev "
+                                       "token(s) have such tags and count as errors", line=line))

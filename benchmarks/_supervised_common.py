@@ -1,0 +1,83 @@
+"""What the tagging and classification benchmarks share: their run flags, the engine settings of the rnnkit
+rows and the bare loop's training.
+
+Both train every system for ``--budget`` seconds of wall-clock time (validation included), validate every
+``--eval-every`` steps and score the best dev state on test. The bare loop is what one writes by hand:
+Adam at ``--lr``, shuffled batches of ``--batch-size`` examples, the gradient norm clipped at 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import random
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+import _pretrained_lm as pretrained_lm
+from _setup import add_machine_arguments, shared_data
+from _workers import add_worker_arguments
+from rnnkit.engine import TrainConfig
+
+
+def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
+    """The machine and worker flags, ``--seed``, ``--limit-train`` (the first N training ``items``), ``--data``,
+    ``--dry-run`` and the pretrained word LM's group."""
+    add_machine_arguments(parser, "torch threads per system")
+    add_worker_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--limit-train", type=int, default=None, help=f"use the first N training {items}")
+    parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
+    parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
+    pretrained_lm.add_arguments(parser, default_text="train,imdb")
+
+
+def rnnkit_config(args: argparse.Namespace) -> TrainConfig:
+    """The engine's settings for an rnnkit row: the bare loop's optimiser, budget and validation steps."""
+    return TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
+                       device=args.device, progress="off", seed=args.seed, log_every=10**6)
+
+
+def fit_timed(task: Any, train: Sequence, dev: Sequence) -> float:
+    """``task.fit(train, dev)`` (a Tagger or a Classifier) in a scratch run directory; the seconds it took."""
+    with tempfile.TemporaryDirectory() as out:
+        task.out_dir = out
+        began = time.perf_counter()
+        task.fit(train, dev)
+        return time.perf_counter() - began
+
+
+def train_bare(model: nn.Module, train: Sequence, args: argparse.Namespace,
+               loss: Callable[[nn.Module, list], torch.Tensor],
+               dev_score: Callable[[nn.Module], float]) -> tuple[float, int, float]:
+    """Train ``model`` on ``train`` for ``--budget`` seconds: ``loss(model, batch)`` is a batch's mean loss,
+    ``dev_score(model)`` (higher is better) runs every ``--eval-every`` steps and at the end. The model then
+    holds its best-scoring state. Returns (best dev score, steps, training seconds)."""
+    rng = random.Random(args.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    best, best_state, steps, start = -1.0, None, 0, time.perf_counter()
+    while time.perf_counter() - start < args.budget:
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        for i in range(0, len(order), args.batch_size):
+            batch_loss = loss(model, [train[k] for k in order[i : i + args.batch_size]])
+            optimizer.zero_grad()
+            batch_loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            steps += 1
+            over = time.perf_counter() - start >= args.budget
+            if steps % args.eval_every == 0 or over:
+                score = dev_score(model)
+                if score > best:
+                    best, best_state = score, copy.deepcopy(model.state_dict())
+            if over:
+                break
+    seconds = time.perf_counter() - start
+    model.load_state_dict(best_state)
+    return best, steps, seconds
