@@ -45,8 +45,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
                         help="rnnkit's learning-rate schedule; cosine decays from --lr to --min-lr over "
                              "--max-steps (default constant; the bare loop always keeps --lr)")
     parser.add_argument("--max-steps", type=int, default=None,
-                        help="rnnkit stops after this many steps if the budget has not run out first; the "
-                             "cosine schedule's length (default: none)")
+                        help="both models stop after this many steps if the budget has not run out first; "
+                             "the length of rnnkit's cosine schedule (default: none)")
+    parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
     parser.add_argument("--min-lr", type=float, default=0.0, help="floor of the cosine schedule (default 0)")
     add_machine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -71,7 +72,7 @@ class BareCharRNN(nn.Module):
 
 
 def train_bare(train_ids: torch.Tensor, valid: TokenStreams, vocab_size: int, args) -> dict:
-    """The bare loop for ``args.budget`` seconds; returns the model and its figures."""
+    """The bare loop for ``args.budget`` seconds (or ``args.max_steps`` steps); returns the model and its figures."""
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
     model = BareCharRNN(vocab_size, args.embedding, args.hidden, args.layers, args.dropout).to(device)
@@ -86,7 +87,7 @@ def train_bare(train_ids: torch.Tensor, valid: TokenStreams, vocab_size: int, ar
     while not done:
         state = None
         for i in range(0, n, T):
-            if time.perf_counter() - start >= args.budget:
+            if time.perf_counter() - start >= args.budget or (args.max_steps and steps >= args.max_steps):
                 done = True
                 break
             model.train()

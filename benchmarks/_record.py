@@ -45,8 +45,11 @@ def record(title: str, command: str, body_markdown: str) -> None:
     print(section)
 
 
-def publish(title: str, body_markdown: str, dry_run: bool) -> None:
-    """Print the section (a dry run: BENCHMARKS.md is left alone) or :func:`record` it with this command."""
+def publish(title: str, body_markdown: str, dry_run: bool, note: str = "") -> None:
+    """Print the section (a dry run: BENCHMARKS.md is left alone) or :func:`record` it with this command;
+    ``note``, a remark on how the run was made, ends the section."""
+    if note:
+        body_markdown = f"{body_markdown.rstrip()}\n\n{note}"
     if dry_run:
         print(f"## {title}\n\n{body_markdown}")
     else:

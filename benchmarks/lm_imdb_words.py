@@ -65,7 +65,7 @@ def main() -> None:
         perplexity_ratio = math.exp(figures[RNNKIT]["loss"] - figures[BARE]["loss"])
         body += ["", f"- throughput ratio rnnkit / bare: **{throughput_ratio(figures):.3f}**",
                  f"- perplexity ratio rnnkit / bare: **{perplexity_ratio:.3f}** (≤ 1: rnnkit no worse)"]
-    publish("Word LM on IMDB reviews: rnnkit vs bare nn.LSTM loop", "\n".join(body), args.no_record)
+    publish("Word LM on IMDB reviews: rnnkit vs bare nn.LSTM loop", "\n".join(body), args.no_record, args.note)
 
 
 if __name__ == "__main__":

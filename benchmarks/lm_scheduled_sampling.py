@@ -59,7 +59,7 @@ def main() -> None:
         "|---|---:|---:|---:|---:|",
         *rows,
     ])
-    publish("Scheduled sampling vs teacher forcing (char LM, tiny-shakespeare)", body, args.no_record)
+    publish("Scheduled sampling vs teacher forcing (char LM, tiny-shakespeare)", body, args.no_record, args.note)
 
 
 if __name__ == "__main__":

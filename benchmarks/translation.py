@@ -211,10 +211,9 @@ def main() -> None:
            f"shuffled) {' / '.join(f'{x:,.0f}' for x in bare)}; ratio {sum(ours) / sum(bare):.2f}× (target ≥ 3×). "
            if ours else "Throughput not measured in this run (--throughput-seconds 0). ")
         + f"Load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
-        + (f"\n\n{args.note}" if args.note else "")
     )
     title = "Translation: Multi30k de→en, rnnkit vs a bare PyTorch loop"
-    publish(title, body, args.dry_run)
+    publish(title, body, args.dry_run, args.note)
 
 
 if __name__ == "__main__":
