@@ -26,13 +26,9 @@ from rnnkit.models.crf import CRF
 from rnnkit.tasks.tagging_batches import TaggingBatch, TaggingEncoder
 
 
-def _net(model: nn.Module) -> nn.Module:
-    return getattr(model, "module", model)  # the tagger itself under DistributedDataParallel
-
-
 def tagging_loss(model: nn.Module, logits: torch.Tensor, batch: TaggingBatch) -> torch.Tensor:
     """Mean loss per token of a batch (see the module docstring)."""
-    head = _net(model).head
+    head = model.head
     n_tokens = batch.lengths.sum()
     if isinstance(head, CRF):
         nll = head.log_partition(logits, batch.lengths) - head.path_score(logits, batch.tags, batch.lengths)
@@ -43,7 +39,7 @@ def tagging_loss(model: nn.Module, logits: torch.Tensor, batch: TaggingBatch) ->
 
 def decode(model: nn.Module, logits: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
     """The predicted tag ids of each sentence, cut to its length."""
-    head = _net(model).head
+    head = model.head
     if isinstance(head, CRF):
         return viterbi(logits, lengths, head.transitions, head.start, head.end)
     best = logits.argmax(dim=2).tolist()  # (B, T)
@@ -54,10 +50,9 @@ def predict_ids(
     model: nn.Module, encoder: TaggingEncoder, sentences: Sequence[Sequence[str]], batch_size: int = 64
 ) -> list[list[int]]:
     """Tag ids for every sentence (empty sentences get []), in the input order, batched by length."""
-    net = _net(model)
-    device = next(net.parameters()).device
-    was_training = net.training
-    net.eval()
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
     out: list[list[int]] = [[] for _ in sentences]
     real = [i for i, s in enumerate(sentences) if s]
     groups = length_buckets([len(sentences[i]) for i in real], batch_size, seed=0, epoch=0, shuffle=False)
@@ -66,9 +61,9 @@ def predict_ids(
             indices = [real[g] for g in group]
             batch = encoder.batch([sentences[i] for i in indices], None, indices)
             inputs = [t.to(device) for t in batch.inputs()]
-            for i, ids in zip(indices, decode(net, net(*inputs), inputs[1]), strict=True):
+            for i, ids in zip(indices, decode(model, model(*inputs), inputs[1]), strict=True):
                 out[i] = ids
-    net.train(was_training)
+    model.train(was_training)
     return out
 
 

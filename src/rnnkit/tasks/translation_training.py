@@ -171,9 +171,8 @@ class TranslationTask:
         src, src_lengths, tgt_in, tgt_out = batch
         probability = self.schedule.sample_probability(step) if self.schedule and model.training else 0.0
         if probability > 0:
-            net = getattr(model, "module", model)  # under DDP, the wrapped Seq2Seq
-            memory, initial = net.encode(src, src_lengths)
-            logits, _ = unroll(lambda ids, st: net.step(ids, st, memory)[:2], tgt_in, probability, initial)
+            memory, initial = model.encode(src, src_lengths)
+            logits, _ = unroll(lambda ids, st: model.step(ids, st, memory)[:2], tgt_in, probability, initial)
         else:
             logits = model(src, src_lengths, tgt_in)  # (B, T, V)
         smoothing = self.settings.label_smoothing if model.training else 0.0
