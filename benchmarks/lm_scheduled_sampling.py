@@ -26,7 +26,8 @@ from rnnkit.data.text import read_text_file
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(shared_data() / "tinyshakespeare" / "input.txt"), help="input.txt")
-    parser.add_argument("--schedule", default="linear", help="linear, exponential or inverse_sigmoid")
+    parser.add_argument("--ss-schedule", default="linear",
+                        help="scheduled sampling: linear, exponential or inverse_sigmoid (default linear)")
     parser.add_argument("--ss-steps", type=int, default=500, help="steps of the decay (default 500)")
     parser.add_argument("--ss-min-truth", type=float, default=0.75, help="floor of the truth probability")
     parser.add_argument("--samples", type=int, default=4, help="samples per model (default 4)")
@@ -39,7 +40,7 @@ def main() -> None:
     cut = int(len(text) * 0.9)
     known = set(text[:cut].split())
     rows = []
-    for name, schedule in (("teacher forcing", None), (f"scheduled sampling ({args.schedule})", args.schedule)):
+    for name, schedule in (("teacher forcing", None), (f"scheduled sampling ({args.ss_schedule})", args.ss_schedule)):
         run = train_rnnkit(text[:cut], text[cut:], "char", args, Path(f"{args.out}-{schedule or 'tf'}"),
                            scheduled_sampling=schedule, ss_steps=args.ss_steps, ss_min_truth=args.ss_min_truth)
         lm = run["lm"]
@@ -52,7 +53,7 @@ def main() -> None:
     body = "\n".join([
         f"Budget {args.budget:.0f} s per run on {args.device} ({args.threads} threads); {args.layers}×{args.hidden} "
         f"LSTM, batch {args.batch_size}, bptt {args.bptt}, dropout {args.dropout}; scheduled sampling: "
-        f"{args.schedule}, {args.ss_steps} steps, truth probability floor {args.ss_min_truth}; "
+        f"{args.ss_schedule}, {args.ss_steps} steps, truth probability floor {args.ss_min_truth}; "
         f"{args.samples} samples × {args.sample_length} chars at temperature 1.0.",
         "",
         "| training | steps | validation loss (nats/char) | repeated word-4-gram rate | words seen in training |",
