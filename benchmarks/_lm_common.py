@@ -47,8 +47,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
     parser.add_argument("--max-steps", type=int, default=None,
                         help="both models stop after this many steps if the budget has not run out first; "
                              "the length of rnnkit's cosine schedule (default: none)")
-    parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
     parser.add_argument("--min-lr", type=float, default=0.0, help="floor of the cosine schedule (default 0)")
+    parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
     add_machine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--only", choices=("both", "rnnkit", "bare"), default="both",
