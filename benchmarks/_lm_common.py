@@ -40,6 +40,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
     parser.add_argument("--batch-size", type=int, default=batch_size, help=f"streams (default {batch_size})")
     parser.add_argument("--dropout", type=float, default=dropout, help=f"dropout (default {dropout})")
     parser.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr})")
+    parser.add_argument("--bare-dropout", type=float, default=None,
+                        help="the bare loop's dropout, to keep a baseline's own recipe (default: --dropout)")
+    parser.add_argument("--bare-lr", type=float, default=None,
+                        help="the bare loop's Adam learning rate (default: --lr)")
     parser.add_argument("--clip", type=float, default=5.0, help="gradient-norm clipping (default 5)")
     parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
                         help="rnnkit's learning-rate schedule; cosine decays from --lr to --min-lr over "
@@ -71,12 +75,27 @@ class BareCharRNN(nn.Module):
         return self.output(self.drop(h)), state  # (B, T, V)
 
 
+def bare_recipe(args: argparse.Namespace) -> tuple[float, float]:
+    """The bare loop's (dropout, learning rate): its own flags where given, else rnnkit's."""
+    dropout = args.dropout if args.bare_dropout is None else args.bare_dropout
+    return dropout, args.lr if args.bare_lr is None else args.bare_lr
+
+
+def recipe_text(args: argparse.Namespace) -> str:
+    """'dropout D, Adam LR', with the bare loop's own values after them where they differ from rnnkit's."""
+    dropout, lr = bare_recipe(args)
+    if (dropout, lr) == (args.dropout, args.lr):
+        return f"dropout {args.dropout}, Adam {args.lr}"
+    return f"dropout {args.dropout}, Adam {args.lr} (the bare loop: dropout {dropout}, Adam {lr})"
+
+
 def train_bare(train_ids: torch.Tensor, valid: TokenStreams, vocab_size: int, args) -> dict:
     """The bare loop for ``args.budget`` seconds (or ``args.max_steps`` steps); returns the model and its figures."""
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
-    model = BareCharRNN(vocab_size, args.embedding, args.hidden, args.layers, args.dropout).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    dropout, lr = bare_recipe(args)
+    model = BareCharRNN(vocab_size, args.embedding, args.hidden, args.layers, dropout).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     B, T = args.batch_size, args.bptt
     n = (train_ids.numel() - 1) // B
     inputs = train_ids[: B * n].view(B, n).to(device)  # (B, n)

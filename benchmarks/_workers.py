@@ -3,7 +3,8 @@
 Each system trains in its own process with the same time budget; its figures come back as JSON. With
 ``parallel=True`` and enough cores, the workers run at the same time, each pinned to its own set of
 ``cores_per_worker`` CPU cores (``os.sched_setaffinity``), so that every system gets the same 2-core
-machine, CI's size, without waiting for the others; otherwise they run one after another.
+machine, CI's size (or 1 core each on a 2-core machine); systems beyond the number of core groups wait
+for a free one. Otherwise they run one after another.
 
 A benchmark gives its parser :func:`add_worker_arguments`' flags, calls :func:`serve_worker` first thing
 after parsing (in a worker it runs the system and the script stops there), and :func:`run_systems` in the
@@ -19,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +31,8 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     """``--parallel`` and ``--cores-per-worker`` (read by :func:`run_systems`); ``--worker`` and ``--result``,
     hidden: the driver's command line to a worker."""
     parser.add_argument("--parallel", action="store_true",
-                        help="run the systems at once, each pinned to its own 2 cores (needs 2 cores a system)")
+                        help="run the systems at once, each pinned to its own --cores-per-worker cores; "
+                        "systems beyond the free cores wait for some")
     parser.add_argument("--cores-per-worker", type=int, default=2,
                         help="with --parallel: CPU cores pinned to each system (default 2)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -58,31 +61,41 @@ def serve_worker(args: argparse.Namespace, load: Callable[[argparse.Namespace], 
 
 def run_systems(script: str, systems: list[str], args: argparse.Namespace, extra_argv: list[str]) -> dict:
     """``{system: result dict}``; each worker is ``python script ARGV --worker SYSTEM --result FILE``, ARGV
-    this command line less ``--parallel``, then ``extra_argv``."""
+    this command line less ``--parallel``, then ``extra_argv``.
+
+    With ``--parallel`` the available cores are cut into groups of ``--cores-per-worker``; each worker is
+    pinned to a free group, and when there are more systems than groups the rest wait for a group to free
+    up, so that every system sees the same number of cores and the same kind of neighbours.
+    """
     argv = [a for a in sys.argv[1:] if a != "--parallel"] + extra_argv
-    cores_per_worker = args.cores_per_worker
     cores = sorted(os.sched_getaffinity(0))
-    parallel = args.parallel and len(cores) >= cores_per_worker * len(systems)
-    results = {}
+    size = args.cores_per_worker
+    groups = [set(cores[i : i + size]) for i in range(0, len(cores) - size + 1, size)]
+    parallel = args.parallel and len(groups) >= 2
+    free: list[set[int] | None] = groups if parallel else [None]
+    waiting, running, results = list(systems), [], {}
     with tempfile.TemporaryDirectory(prefix="rnnkit-bench-") as scratch:
-        running = []
-        for i, system in enumerate(systems):
-            result = Path(scratch) / f"{system}.json"
-            command = [sys.executable, script, *argv, "--worker", system, "--result", str(result)]
-            pinned = set(cores[i * cores_per_worker : (i + 1) * cores_per_worker]) if parallel else None
-            process = subprocess.Popen(
-                command, preexec_fn=(lambda c=pinned: os.sched_setaffinity(0, c)) if pinned else None
-            )
-            running.append((system, process, result, pinned))
-            if not parallel:
-                process.wait()
-        failed = [system for system, process, _, _ in running if process.wait() != 0]
-        if failed:
-            raise SystemExit(f"worker(s) {', '.join(failed)} failed (see the messages above)")
-        for system, _, result, pinned in running:
-            results[system] = json.loads(result.read_text(encoding="utf-8"))
-            results[system]["cores"] = sorted(pinned) if pinned else "shared"
-    return results
+        while waiting or running:
+            while waiting and free:
+                system, pinned = waiting.pop(0), free.pop(0)
+                result = Path(scratch) / f"{system}.json"
+                command = [sys.executable, script, *argv, "--worker", system, "--result", str(result)]
+                process = subprocess.Popen(
+                    command, preexec_fn=(lambda c=pinned: os.sched_setaffinity(0, c)) if pinned else None
+                )
+                running.append((system, process, result, pinned))
+            time.sleep(1)  # workers run for minutes: polling costs nothing
+            for entry in [e for e in running if e[1].poll() is not None]:
+                system, process, result, pinned = entry
+                running.remove(entry)
+                free.append(pinned)
+                if process.returncode != 0:
+                    for _, other, _, _ in running:
+                        other.terminate()
+                    raise SystemExit(f"worker {system} failed (see the messages above)")
+                results[system] = json.loads(result.read_text(encoding="utf-8"))
+                results[system]["cores"] = sorted(pinned) if pinned else "shared"
+    return {system: results[system] for system in systems}
 
 
 def how_run(results: dict) -> str:

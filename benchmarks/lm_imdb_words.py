@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lm_common import BARE, RNNKIT, add_model_arguments, compare, streams_for, throughput_ratio
+from _lm_common import BARE, RNNKIT, add_model_arguments, compare, recipe_text, streams_for, throughput_ratio
 from _record import publish
 from _setup import shared_data, start
 from rnnkit.data.text import build_vocab, tokenize
@@ -52,8 +52,8 @@ def main() -> None:
                       Path(args.out), max_vocab=args.max_vocab)
     body = [
         f"Budget {args.budget:.0f} s per model on {args.device} ({args.threads} threads); {args.layers}×{args.hidden} "
-        f"LSTM, E {args.embedding}, batch {args.batch_size}, bptt {args.bptt}, dropout {args.dropout}, Adam "
-        f"{args.lr}; {len(train_tokens):,} training words ({args.train_reviews} reviews), vocabulary {len(vocab)}, "
+        f"LSTM, E {args.embedding}, batch {args.batch_size}, bptt {args.bptt}, {recipe_text(args)}; "
+        f"{len(train_tokens):,} training words ({args.train_reviews} reviews), vocabulary {len(vocab)}, "
         f"{valid.num_tokens:,} evaluation words ({args.eval_reviews} test reviews).",
         "",
         "| model | steps | words/s (median of 50-step windows) | eval loss (nats/word) | perplexity |",

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _lm_common import BARE, RNNKIT, add_model_arguments, compare, streams_for, throughput_ratio
+from _lm_common import BARE, RNNKIT, add_model_arguments, compare, recipe_text, streams_for, throughput_ratio
 from _record import publish
 from _setup import shared_data, start
 from rnnkit.data.text import build_vocab, read_text_file
@@ -44,7 +44,7 @@ def main() -> None:
     body = [
         f"Budget {args.budget:.0f} s per model on {args.device} ({args.threads} threads); "
         f"{args.layers}×{args.hidden} LSTM, E {args.embedding}, batch {args.batch_size}, bptt {args.bptt}, "
-        f"dropout {args.dropout}, Adam {args.lr}, clip {args.clip}; rnnkit's schedule: {args.schedule}"
+        f"{recipe_text(args)}, clip {args.clip}; rnnkit's schedule: {args.schedule}"
         + (f" to {args.min_lr} over {args.max_steps} steps" if args.schedule == "cosine" else "")
         + "; the bare loop keeps its learning rate"
         + (f"; both stop at {args.max_steps} steps if the budget lasts that long" if args.max_steps else "")
