@@ -32,7 +32,7 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     hidden: the driver's command line to a worker."""
     parser.add_argument("--parallel", action="store_true",
                         help="run the systems at once, each pinned to its own --cores-per-worker cores; "
-                        "systems beyond the free cores wait for some")
+                        "systems beyond the number of core groups wait for a free one")
     parser.add_argument("--cores-per-worker", type=int, default=2,
                         help="with --parallel: CPU cores pinned to each system (default 2)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
