@@ -31,7 +31,8 @@ RNNKIT, BARE = "rnnkit", "bare nn.LSTM loop"  # the two rows of a comparison
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: int, embedding: int,
-                        bptt: int, batch_size: int, dropout: float, lr: float) -> None:
+                        bptt: int, batch_size: int, dropout: float, lr: float, bare: bool = True) -> None:
+    """The flags of an LM benchmark; ``bare=False`` leaves out those of the bare loop (a benchmark without one)."""
     parser.add_argument("--budget", type=float, default=600, help="seconds of training per model (default 600)")
     parser.add_argument("--hidden", type=int, default=hidden, help=f"LSTM hidden size (default {hidden})")
     parser.add_argument("--layers", type=int, default=layers, help=f"LSTM layers (default {layers})")
@@ -40,14 +41,15 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
     parser.add_argument("--batch-size", type=int, default=batch_size, help=f"streams (default {batch_size})")
     parser.add_argument("--dropout", type=float, default=dropout, help=f"dropout (default {dropout})")
     parser.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr})")
-    parser.add_argument("--bare-dropout", type=float, default=None,
-                        help="the bare loop's dropout, to keep a baseline's own recipe (default: --dropout)")
-    parser.add_argument("--bare-lr", type=float, default=None,
-                        help="the bare loop's Adam learning rate (default: --lr)")
+    if bare:
+        parser.add_argument("--bare-dropout", type=float, default=None,
+                            help="the bare loop's dropout, to keep a baseline's own recipe (default: --dropout)")
+        parser.add_argument("--bare-lr", type=float, default=None,
+                            help="the bare loop's Adam learning rate (default: --lr)")
     parser.add_argument("--clip", type=float, default=5.0, help="gradient-norm clipping (default 5)")
     parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
                         help="rnnkit's learning-rate schedule; cosine decays from --lr to --min-lr over "
-                             "--max-steps (default constant; the bare loop always keeps --lr)")
+                             "--max-steps (default constant; a bare loop's rate is always constant)")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="both models stop after this many steps if the budget has not run out first; "
                              "the length of rnnkit's cosine schedule (default: none)")
@@ -55,8 +57,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
     parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
     add_machine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--only", choices=("both", "rnnkit", "bare"), default="both",
-                        help="run one side only (default both; ratios need both)")
+    if bare:
+        parser.add_argument("--only", choices=("both", "rnnkit", "bare"), default="both",
+                            help="run one side only (default both; ratios need both)")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
 
 

@@ -33,7 +33,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=4, help="samples per model (default 4)")
     parser.add_argument("--sample-length", type=int, default=2000, help="characters per sample (default 2000)")
     parser.add_argument("--out", default="runs/bench-lm-ss", help="run directory prefix")
-    add_model_arguments(parser, hidden=256, layers=2, embedding=64, bptt=100, batch_size=32, dropout=0.2, lr=2e-3)
+    add_model_arguments(parser, hidden=256, layers=2, embedding=64, bptt=100, batch_size=32, dropout=0.2, lr=2e-3,
+                        bare=False)
     args = start(parser)
 
     text = read_text_file(args.data)
