@@ -161,10 +161,10 @@ def main() -> None:
     args = start(parser)
     if serve_worker(args, load, run_rnnkit, run_bare):
         return
-    systems = (args.systems or SYSTEMS + (",rnnkit-lm-final" if args.pretrained_lm_minutes > 0 else "")).split(",")
+    systems = (args.systems or SYSTEMS + (",rnnkit-lm-final" if pretrained_lm.requested(args) else "")).split(",")
     pretrained_lm.check(parser, args, systems)
     with pretrained_lm.Pretrained(args, systems) as lm:
-        lines = [" ".join(tokens) for tokens, _ in read_splits(args)[0]] if lm.needed else []
+        lines = [" ".join(tokens) for tokens, _ in read_splits(args)[0]] if lm.trains else []
         results = run_systems(__file__, systems, args, lm.worker_argv(lines, True, args.embedding_dim, args.hidden))
     bare = results.get("bare")
     rows = ["| system | dev accuracy | test accuracy | Δ test vs bare | steps (epochs) | train texts/s | "

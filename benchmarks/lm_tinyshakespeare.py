@@ -46,8 +46,9 @@ def main() -> None:
         f"{args.layers}×{args.hidden} LSTM, E {args.embedding}, batch {args.batch_size}, bptt {args.bptt}, "
         f"{recipe_text(args)}, clip {args.clip}; rnnkit's schedule: {args.schedule}"
         + (f" to {args.min_lr} over {args.max_steps} steps" if args.schedule == "cosine" else "")
-        + "; the bare loop keeps its learning rate"
-        + (f"; both stop at {args.max_steps} steps if the budget lasts that long" if args.max_steps else "")
+        + ("; the bare loop keeps its learning rate" if BARE in figures else "")
+        + (f"; {'both stop' if len(figures) == 2 else 'it stops'} at {args.max_steps} steps if the budget lasts "
+           "that long" if args.max_steps else "")
         + "; validation = last 10 % "
         f"({valid.num_tokens:,} chars scored), loss in nats/char at the end of the budget.",
         "",

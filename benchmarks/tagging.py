@@ -181,12 +181,12 @@ def main() -> None:
     if serve_worker(args, load, run_rnnkit, run_bare):
         return
     default = "rnnkit,bare" if args.dataset == "ud_ewt" else "rnnkit,rnnkit-crf,rnnkit-nochars,bare"
-    if args.pretrained_lm_minutes > 0:
+    if pretrained_lm.requested(args):
         default += ",rnnkit-lm"
     systems = (args.systems or default).split(",")
     pretrained_lm.check(parser, args, systems)
     with pretrained_lm.Pretrained(args, systems) as lm:
-        lines = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.needed else []
+        lines = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.trains else []
         results = run_systems(__file__, systems, args, lm.worker_argv(lines, False, WORD, args.hidden))
     metric = "UPOS accuracy" if args.dataset == "ud_ewt" else "span F1"
     bare = results.get("bare")

@@ -1,6 +1,8 @@
 """`rnnkit train lm`, `generate`, `score`, `evaluate`: end to end, and bad input as one-line errors."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -49,6 +51,17 @@ def test_score_and_evaluate_report_perplexity_and_bits_per_char(run, capsys):
         assert main([command, str(run / "run"), str(run / "train.txt")]) == 0
         out = capsys.readouterr().out
         assert "perplexity" in out and "bits/char" in out
+
+
+def test_python_dash_m_runs_the_same_command(run):
+    # `python -m rnnkit` is the command without an installed entry point (e.g. a checkout on a GPU machine)
+    done = subprocess.run([sys.executable, "-m", "rnnkit", "score", str(run / "run"), str(run / "train.txt")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "perplexity" in done.stdout and "bits/char" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "rnnkit", "score", str(run / "missing"), str(run / "train.txt")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "rnnkit: error:" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_prime_outside_the_vocabulary_is_one_clear_error(run, capsys):

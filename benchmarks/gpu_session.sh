@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The GPU rows of the language-model and classification benchmarks, in one device call of about 9 minutes
+# on one H100 or H200:
+#   1. benchmarks/gpu_correctness.py: every recurrent path on CUDA against the float64 reference;
+#   2. the longer tiny-shakespeare char LM (the ≤ 1.40 target): three recipes trained at once, rnnkit
+#      only; then text generated from the first one's checkpoint on cuda and on cpu (greedy decoding must
+#      give the same text on both) and its score on both devices;
+#   3. IMDB classification: a word LM pretrained on the IMDB training reviews, then rnnkit's final-states
+#      and max-pooling read-outs with and without it, and the bare loop, all systems at once;
+#   4. SST-2 classification from that same LM (--lm-from), against rnnkit without it and the bare loop.
+# The jobs share the GPU. Under MPS (started here where the machine has it) their small kernels run side
+# by side; a job's throughput is therefore no clean speed figure: losses and accuracies are the point.
+# Each benchmark appends its section to BENCHMARKS.md; the new sections go to $OUT/benchmarks_new.md and
+# the logs to $OUT/logs.tar.gz, refreshed every 20 s so that a run stopped at its limit still returns them.
+#
+#     RNNKIT_SHARED=<folder holding data/> OUT=<output folder> bash benchmarks/gpu_session.sh
+#     SCALE=0.02 DEVICE=cpu bash benchmarks/gpu_session.sh    # the same steps, budgets scaled (a smoke test)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1  # no pip install needed
+DEVICE="${DEVICE:-cuda}" SCALE="${SCALE:-1}" OUT="${OUT:-/tmp/rnnkit-gpu-session}" PY="${PYTHON:-python3}"
+LOGS="$(mktemp -d)" RUNS="runs/gpu-session"
+rm -rf "$RUNS" && mkdir -p "$OUT" "$RUNS"
+before=$(wc -l < BENCHMARKS.md)
+
+scaled() { awk -v x="$1" -v k="$SCALE" 'BEGIN { v = int(x * k); print (v < 1 ? 1 : v) }'; }
+limit() { echo $(($(scaled "$1") + $2)); }  # a job's time limit: its scaled budget + unscaled start-up and scoring
+minutes() { awk -v x="$1" -v k="$SCALE" 'BEGIN { printf "%.3f", x * k / 60 }'; }
+pin() {  # pin() CORES COMMAND...: on the 16-core device machine each job gets its own cores
+    if [ "$(nproc)" -ge 16 ]; then taskset -c "$@"; else shift; "$@"; fi
+}
+job() {  # job NAME COMMAND...: run it, log to $LOGS/NAME.log, note its exit status and time
+    local name=$1 began=$SECONDS
+    shift
+    "$@" > "$LOGS/$name.log" 2>&1
+    echo "$name: exit $? after $((SECONDS - began)) s" | tee -a "$LOGS/status.log"
+}
+snapshot() {
+    tail -n +"$((before + 1))" BENCHMARKS.md > "$OUT/benchmarks_new.md"
+    tar czf "$OUT/logs.partial" -C "$LOGS" . && mv "$OUT/logs.partial" "$OUT/logs.tar.gz"
+}
+
+# MPS lets the jobs' kernels share the GPU at once instead of taking turns; without it they still run.
+mps=off
+if [ "$DEVICE" = cuda ] && command -v nvidia-cuda-mps-control > /dev/null; then
+    export CUDA_MPS_PIPE_DIRECTORY=/tmp/rnnkit-mps CUDA_MPS_LOG_DIRECTORY=/tmp/rnnkit-mps-log
+    mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+    if nvidia-cuda-mps-control -d && timeout 60 "$PY" -c "import torch; torch.ones(1, device='cuda').sum().item()"; then
+        mps=on
+    else
+        echo quit | timeout 10 nvidia-cuda-mps-control
+        unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY  # a half-started server is then ignored
+    fi
+fi
+echo "device $DEVICE, MPS $mps, scale $SCALE, $(nproc) cores" | tee "$LOGS/status.log"
+if [ "$DEVICE" = cuda ]; then
+    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee -a "$LOGS/status.log"
+    nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 > "$LOGS/gpu-use.csv" &
+    monitor=$!
+fi
+NOTE="GPU session (benchmarks/gpu_session.sh): trained at the same time as the other LM recipes and the IMDB \
+and SST-2 jobs on one GPU (MPS $mps), so tokens/s is not a clean speed figure."
+
+# 1. correctness
+job correctness pin 15 timeout 300 "$PY" benchmarks/gpu_correctness.py --device "$DEVICE" &
+pids=($!)
+
+# 2. char LMs, then generation and scoring from the first on both devices
+lm() {  # lm LABEL CORE MAX_STEPS FLAGS...
+    local label=$1 core=$2 steps
+    steps=$(scaled "$3")
+    [ "$mps" = off ] && [ "$DEVICE" = cuda ] && steps=$((steps * 6 / 10))  # jobs taking turns: fewer steps
+    shift 3
+    job "lm-$label" pin "$core" timeout "$(limit 390 130)" "$PY" benchmarks/lm_tinyshakespeare.py --device "$DEVICE" \
+        --threads 1 --only rnnkit --budget "$(scaled 390)" --schedule cosine --max-steps "$steps" \
+        --out "$RUNS/lm-$label" --note "$NOTE" "$@"
+}
+generation() {  # the same checkpoint on cuda and on cpu: greedy text equal, sampled text and score close
+    local run="$RUNS/lm-a" text="$LOGS/valid-tail.txt"
+    tail -c 100000 "${RNNKIT_SHARED:-../shared}/data/tinyshakespeare/input.txt" > "$text"
+    for device in "$DEVICE" cpu; do
+        for how in "--greedy" "--temperature 0.8 --seed 1"; do
+            # shellcheck disable=SC2086  # $how is two or four words on purpose
+            timeout 90 "$PY" -m rnnkit generate "$run" --device "$device" --prime "ROMEO:" --length 400 $how \
+                > "$LOGS/generate-$device-${how%% *}.txt"
+        done
+        timeout 90 "$PY" -m rnnkit score "$run" "$text" --device "$device" > "$LOGS/score-$device.txt"
+    done
+    if [ "$DEVICE" != cpu ]; then
+        cmp "$LOGS/generate-$DEVICE---greedy.txt" "$LOGS/generate-cpu---greedy.txt" \
+            && echo "greedy text: the same on $DEVICE and cpu"
+    fi
+    cat "$LOGS"/score-*.txt
+}
+(lm a 12 7000 --hidden 512 --layers 2 --dropout 0.4 --lr 3e-3
+ job generation generation) &
+pids+=($!)
+lm b 13 6000 --hidden 512 --layers 3 --dropout 0.5 --lr 3e-3 &
+pids+=($!)
+lm c 14 5000 --hidden 1024 --layers 2 --dropout 0.5 --lr 2e-3 &
+pids+=($!)
+
+# 3. IMDB, with its word LM kept for 4.
+job imdb pin 0-5 timeout "$(limit 350 190)" "$PY" benchmarks/classification.py --dataset imdb --device "$DEVICE" \
+    --threads 1 --parallel --cores-per-worker 1 --budget "$(scaled 200)" --eval-every 200 \
+    --systems rnnkit-final,rnnkit-max,rnnkit-lm-final,rnnkit-lm-max,bare \
+    --pretrained-lm-minutes "$(minutes 150)" --lm-text train --lm-out "$RUNS/imdb-lm" &
+pids+=($!)
+
+# 4. SST-2, once the IMDB LM is there
+(waited=0
+ until [ -f "$RUNS/imdb-lm/pretraining.json" ] || [ "$waited" -ge "$(limit 150 150)" ]; do
+     sleep 1
+     waited=$((waited + 1))
+ done
+ job sst2 pin 6-11 timeout "$(limit 200 130)" "$PY" benchmarks/classification.py --dataset sst2 --device "$DEVICE" \
+     --threads 1 --parallel --cores-per-worker 1 --budget "$(scaled 200)" \
+     --systems rnnkit-final,rnnkit-lm-final,rnnkit-lm-attention,bare --lm-from "$RUNS/imdb-lm") &
+pids+=($!)
+
+while kill -0 "${pids[@]}" 2> /dev/null; do  # true while any job runs
+    snapshot
+    sleep 20
+done
+wait "${pids[@]}"
+[ -n "${monitor:-}" ] && kill "$monitor"
+[ "$mps" = on ] && echo quit | timeout 10 nvidia-cuda-mps-control
+snapshot
+cat "$LOGS/status.log"
+grep -E '^(## |\| )' "$OUT/benchmarks_new.md"
