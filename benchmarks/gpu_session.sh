@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU rows of the language-model and classification benchmarks, in one device call of about 9 minutes
-# on one H100 or H200:
+# The GPU rows of the language-model and classification benchmarks, in one device call of about 7 minutes
+# on one H100 or H200 (428 s on an H200 on 2026-11-26; BENCHMARKS.md has what it gave):
 #   1. benchmarks/gpu_correctness.py: every recurrent path on CUDA against the float64 reference;
 #   2. the longer tiny-shakespeare char LM (the ≤ 1.40 target): three recipes trained at once, rnnkit
 #      only; then text generated from the first one's checkpoint on cuda and on cpu (greedy decoding must
@@ -95,9 +95,11 @@ generation() {  # the same checkpoint on cuda and on cpu: greedy text equal, sam
 (lm a 12 7000 --hidden 512 --layers 2 --dropout 0.4 --lr 3e-3
  job generation generation) &
 pids+=($!)
-lm b 13 6000 --hidden 512 --layers 3 --dropout 0.5 --lr 3e-3 &
+# b and c: the best recipe of the 2026-11-26 session (2×1024, dropout 0.4, Adam 1e-3: 1.4101 after 7,000
+# steps) trained longer
+lm b 13 12000 --hidden 1024 --layers 2 --dropout 0.4 --lr 1e-3 &
 pids+=($!)
-lm c 14 5000 --hidden 1024 --layers 2 --dropout 0.5 --lr 2e-3 &
+lm c 14 15000 --hidden 1024 --layers 2 --dropout 0.4 --lr 7e-4 &
 pids+=($!)
 
 # 3. IMDB, with its word LM kept for 4.
