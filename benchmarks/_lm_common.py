@@ -41,6 +41,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
     parser.add_argument("--batch-size", type=int, default=batch_size, help=f"streams (default {batch_size})")
     parser.add_argument("--dropout", type=float, default=dropout, help=f"dropout (default {dropout})")
     parser.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr})")
+    parser.add_argument("--weight-dropout", type=float, default=0.0,
+                        help="rnnkit's DropConnect on the recurrent matrices (nn.LSTM has none; default 0)")
     if bare:
         parser.add_argument("--bare-dropout", type=float, default=None,
                             help="the bare loop's dropout, to keep a baseline's own recipe (default: --dropout)")
@@ -85,11 +87,13 @@ def bare_recipe(args: argparse.Namespace) -> tuple[float, float]:
 
 
 def recipe_text(args: argparse.Namespace) -> str:
-    """'dropout D, Adam LR', with the bare loop's own values after them where they differ from rnnkit's."""
+    """'dropout D, Adam LR', with the bare loop's own values after them where they differ from rnnkit's, and
+    rnnkit's weight dropout where there is one."""
     dropout, lr = bare_recipe(args)
-    if (dropout, lr) == (args.dropout, args.lr):
-        return f"dropout {args.dropout}, Adam {args.lr}"
-    return f"dropout {args.dropout}, Adam {args.lr} (the bare loop: dropout {dropout}, Adam {lr})"
+    text = f"dropout {args.dropout}, Adam {args.lr}"
+    if (dropout, lr) != (args.dropout, args.lr):
+        text += f" (the bare loop: dropout {dropout}, Adam {lr})"
+    return text + (f", rnnkit's weight dropout {args.weight_dropout}" if args.weight_dropout else "")
 
 
 def train_bare(train_ids: torch.Tensor, valid: TokenStreams, vocab_size: int, args) -> dict:
@@ -145,7 +149,8 @@ def train_rnnkit(train_text: str, valid_text: str, level: str, args, out_dir: Pa
               "eval_every": None, "log_every": WINDOW, "progress": "off", "device": args.device,
               "seed": args.seed, "restore_best": False}
     lm = LanguageModel(level=level, cell="lstm", hidden_size=args.hidden, num_layers=args.layers,
-                       embedding_size=args.embedding, dropout=args.dropout, bptt=args.bptt,
+                       embedding_size=args.embedding, dropout=args.dropout,
+                       weight_dropout=args.weight_dropout, bptt=args.bptt,
                        batch_size=args.batch_size, train_config=config, out_dir=out_dir, **settings)
     lm.fit(train_text, valid_text)
     records = [r for r in lm.result_.history if r["kind"] == "train"]

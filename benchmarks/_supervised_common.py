@@ -24,6 +24,8 @@ from _setup import add_machine_arguments, shared_data
 from _workers import add_worker_arguments
 from rnnkit.engine import TrainConfig
 
+PLATEAU_PATIENCE = 1  # --schedule plateau: TrainConfig.lr_patience, so the rate halves after 2 validations without gain
+
 
 def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     """The machine and worker flags, ``--seed``, ``--limit-train`` (the first N training ``items``), ``--data``,
@@ -34,13 +36,25 @@ def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     parser.add_argument("--limit-train", type=int, default=None, help=f"use the first N training {items}")
     parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
+    parser.add_argument("--schedule", choices=("constant", "plateau"), default="constant",
+                        help="the rnnkit rows' learning rate: constant, or plateau (halved after 2 validations in a "
+                             "row without gain); the bare loop's is constant (default constant)")
     pretrained_lm.add_arguments(parser, default_text="train,imdb")
 
 
 def rnnkit_config(args: argparse.Namespace) -> TrainConfig:
     """The engine's settings for an rnnkit row: the bare loop's optimiser, budget and validation steps."""
     return TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
-                       device=args.device, progress="off", seed=args.seed, log_every=10**6)
+                       schedule=args.schedule, lr_patience=PLATEAU_PATIENCE, device=args.device, progress="off",
+                       seed=args.seed, log_every=10**6)
+
+
+def optimiser_text(args: argparse.Namespace) -> str:
+    """The optimiser as a section states it: 'Adam lr X', and the rnnkit rows' schedule where not constant."""
+    if args.schedule == "constant":
+        return f"Adam lr {args.lr}"
+    return (f"Adam lr {args.lr} (rnnkit rows: halved whenever {PLATEAU_PATIENCE + 1} validations in a row bring no "
+            "gain; the bare loop: constant)")
 
 
 def fit_timed(task: Any, train: Sequence, dev: Sequence) -> float:

@@ -33,7 +33,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 import _pretrained_lm as pretrained_lm
 from _record import publish
 from _setup import start
-from _supervised_common import add_shared_arguments, fit_timed, rnnkit_config, train_bare
+from _supervised_common import add_shared_arguments, fit_timed, optimiser_text, rnnkit_config, train_bare
 from _workers import how_run, pct, run_systems, serve_worker
 from rnnkit.data.labelled_text import read_labelled
 from rnnkit.tasks.classification import Classifier
@@ -175,8 +175,8 @@ def main() -> None:
                     f"{r['train_sps']:.0f} | {r['test_sps']:.0f} | {pct(r.get('coverage'))} | {r['cores']} |")
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system on {args.device}, {args.threads} torch threads each, batch {args.batch_size}, "
-            f"Adam lr {args.lr}, embeddings {args.embedding_dim}, hidden {args.hidden} per direction, texts cut at "
-            f"{args.max_length} tokens, {how_run(results)}. "
+            f"{optimiser_text(args)}, embeddings {args.embedding_dim}, hidden {args.hidden} per direction, "
+            f"texts cut at {args.max_length} tokens, {how_run(results)}. "
             "Test scores use the best dev checkpoint. No external embeddings or corpora."
             f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}\n\n" + "\n".join(rows))
     title = f"Classification: {args.dataset} (accuracy), {args.budget / 60:.1f} min per system"

@@ -33,7 +33,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 import _pretrained_lm as pretrained_lm
 from _record import publish
 from _setup import start
-from _supervised_common import add_shared_arguments, fit_timed, rnnkit_config, train_bare
+from _supervised_common import add_shared_arguments, fit_timed, optimiser_text, rnnkit_config, train_bare
 from _workers import how_run, pct, run_systems, serve_worker
 from rnnkit.data.conll_reader import read_conll
 from rnnkit.data.conllu_reader import read_conllu
@@ -68,8 +68,8 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     head, char_dim = RNNKIT[system]
     from_lm = system.startswith(pretrained_lm.PREFIX)
     tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden, dropout=DROPOUT,
-                    head=head, init_from=args.lm_checkpoint if from_lm else None, batch_size=args.batch_size,
-                    train_config=rnnkit_config(args))
+                    lowercase=args.lowercase, head=head, init_from=args.lm_checkpoint if from_lm else None,
+                    batch_size=args.batch_size, train_config=rnnkit_config(args))
     seconds = fit_timed(tagger, train, dev)
     tokens = [t for t, _ in test]
     start = time.perf_counter()
@@ -176,6 +176,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="sentences per batch (default 32)")
     parser.add_argument("--hidden", type=int, default=200, help="sentence Bi-LSTM size per direction (default 200)")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, all systems (default 2e-3)")
+    parser.add_argument("--lowercase", action="store_true",
+                        help="rnnkit rows look words up in lower case, characters keep theirs (the bare loop: as "
+                             "written; a pretrained LM's text is lower-cased too)")
     add_shared_arguments(parser, "sentences")
     args = start(parser)
     if serve_worker(args, load, run_rnnkit, run_bare):
@@ -187,7 +190,8 @@ def main() -> None:
     pretrained_lm.check(parser, args, systems)
     with pretrained_lm.Pretrained(args, systems) as lm:
         lines = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.trains else []
-        results = run_systems(__file__, systems, args, lm.worker_argv(lines, False, WORD, args.hidden))
+        lines = [line.lower() for line in lines] if args.lowercase else lines
+        results = run_systems(__file__, systems, args, lm.worker_argv(lines, args.lowercase, WORD, args.hidden))
     metric = "UPOS accuracy" if args.dataset == "ud_ewt" else "span F1"
     bare = results.get("bare")
     rows = [f"| system | dev {metric} | test {metric} | Δ test vs bare | steps (epochs) | train sent/s | "
@@ -198,8 +202,10 @@ def main() -> None:
         rows.append(f"| {name} | {pct(r['dev'])} | {pct(r['test'])} | {delta} | {r['steps']} ({r['epochs']:.1f}) | "
                     f"{r['train_sps']:.0f} | {r['tag_sps']:.0f} | {speed} | {pct(r.get('coverage'))} | {r['cores']} |")
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
-            f"included) per system, {args.threads} torch threads each, batch {args.batch_size}, Adam lr {args.lr}, "
-            f"word {WORD} + char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2, {how_run(results)}. "
+            f"included) per system, {args.threads} torch threads each, batch {args.batch_size}, "
+            f"{optimiser_text(args)}, word {WORD}{' (rnnkit rows: lower-cased)' if args.lowercase else ''} "
+            f"+ char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2, "
+            f"{how_run(results)}. "
             "Test scores use the best dev checkpoint. No external embeddings or corpora."
             f"{lm.section('the rnnkit-lm rows', 'the backward direction, the character Bi-LSTM and the output layer')}"
             "\n\n" + "\n".join(rows))

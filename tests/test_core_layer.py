@@ -169,3 +169,47 @@ def test_documented_parameter_shapes_match_named_parameters(make):
             continue
         expected = tuple(sizes[s.strip()] for s in shape.split(","))
         assert tuple(actual[name].shape) == expected, name
+
+
+@pytest.mark.parametrize(("cell", "variant", "g"), FORMS, ids=lambda v: str(v))
+def test_weight_dropout_is_one_mask_per_forward_on_every_backend(cell, variant, g):
+    """With weight dropout, every backend computes the layer whose recurrent matrices are the dropped ones,
+    the same dropped matrix at every time step: rebuilt by hand from the same random numbers, a layer
+    without weight dropout gives the same outputs, final state and gradients."""
+    p = 0.5
+    layer = _layer(cell, variant, g, num_layers=2, bidirectional=True)
+    layer.weight_dropout = p
+    x = torch.randn(B, T, I, dtype=DT, requires_grad=True)
+    h0 = torch.randn(4, B, H, dtype=DT, requires_grad=True)
+    state = (h0, torch.randn_like(h0).requires_grad_()) if cell == "lstm" else h0
+    # Expected: the same masks drawn in the layer's order, applied to a copy's weights by hand.
+    torch.manual_seed(3)
+    masks = [{n: torch.nn.functional.dropout(torch.ones_like(getattr(c, n)), p) for n in c.recurrent_names()}
+             for c in layer.cells]
+    by_hand = _layer(cell, variant, g, num_layers=2, bidirectional=True)
+    with torch.no_grad():
+        for c, m in zip(by_hand.cells, masks, strict=True):
+            for n, mask in m.items():
+                getattr(c, n).mul_(mask)
+    expected = _run(by_hand, "autograd", x, state, LENGTHS)[: 3 + (cell == "lstm")]  # outputs, state, ∂x
+    backends = ["autograd", "bptt"] + (["torch"] if (cell, g if cell == "elman" else variant) in HAS_TORCH_KERNEL
+                                       else [])
+    for backend in backends:
+        torch.manual_seed(3)
+        got = _run(layer, backend, x, state, LENGTHS)[: len(expected)]
+        for k, (a, b) in enumerate(zip(got, expected, strict=True)):
+            assert _rel_err(a, b) <= 1e-10, f"{backend}: tensor {k} differs by {_rel_err(a, b):.1e}"
+
+
+def test_weight_dropout_acts_in_training_only_and_is_checked():
+    layer = _layer("lstm", "lecture", "tanh")
+    x = torch.randn(B, T, I, dtype=DT)
+    plain = layer.eval()(x)[0]
+    layer.weight_dropout = 0.5
+    assert torch.equal(layer(x)[0], plain)  # eval: the full matrices
+    layer.train()
+    assert not torch.allclose(layer(x)[0], plain)
+    assert all(not p.grad_fn for p in layer.parameters())  # the parameters themselves are never changed
+    assert Recurrent.from_config(layer.get_config()).weight_dropout == 0.5
+    with pytest.raises(ValueError, match=r"weight_dropout must be in \[0, 1\), got 1.0"):
+        Recurrent("gru", I, H, weight_dropout=1.0)

@@ -17,7 +17,7 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("lm")
     (root / "train.txt").write_text(TEXT, encoding="utf-8")
     code = main(["train", "lm", "--data", str(root / "train.txt"), "--hidden", "24", "--layers", "1",
-                 "--bptt", "10", "--batch-size", "4", "--max-steps", "40", "--lr", "0.01",
+                 "--bptt", "10", "--batch-size", "4", "--max-steps", "40", "--lr", "0.01", "--weight-dropout", "0.2",
                  "--progress", "off", "--device", "cpu", "--out", str(root / "run")])
     assert code == 0
     return root
@@ -110,6 +110,15 @@ def test_corrupt_and_foreign_checkpoints(run, tmp_path, capsys):
     one_line_error(capsys, main(["generate", str(tmp_path / "missing")]), "no such checkpoint")
     (tmp_path / "notes.txt").write_text("hello\n")
     one_line_error(capsys, main(["generate", str(tmp_path)]), "not a checkpoint")
+
+
+def test_weight_dropout_is_kept_with_the_model_and_dropouts_are_checked(run, tmp_path, capsys):
+    meta = json.loads((run / "run" / "best" / "model.json").read_text(encoding="utf-8"))
+    assert meta["model_config"]["weight_dropout"] == 0.2
+    for flag in ("dropout", "weight-dropout"):
+        code = main(["train", "lm", "--data", str(run / "train.txt"), f"--{flag}", "1.5", "--out",
+                     str(tmp_path / "out")])
+        one_line_error(capsys, code, f"{flag.replace('-', '_')} must be in [0, 1), got 1.5")
 
 
 def test_resume_keeps_model_settings(run, capsys):

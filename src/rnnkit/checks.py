@@ -21,7 +21,7 @@ def check_sizes(**sizes: int) -> None:
             raise ValueError(f"{name} must be >= 1, got {value}")
 
 
-def check_dropout(dropout: float) -> None:
-    """Raise a ValueError unless 0 ≤ ``dropout`` < 1."""
+def check_dropout(dropout: float, name: str = "dropout") -> None:
+    """Raise a ValueError unless 0 ≤ ``dropout`` < 1; ``name`` is the argument's name in the message."""
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        raise ValueError(f"{name} must be in [0, 1), got {dropout}")

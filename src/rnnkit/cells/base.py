@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -47,27 +48,39 @@ class RecurrentCell(nn.Module):
         """U(−1/√H, 1/√H) for every parameter, as torch does; with ``init="orthogonal"`` the recurrent
         matrices (the U's and W_hh) start orthogonal instead, which keeps ∂h(t)/∂h(t−1) near norm 1."""
         bound = 1.0 / math.sqrt(self.hidden_size)
+        recurrent = self.recurrent_names()
         for name, weight in self.named_parameters():
-            if self.init == "orthogonal" and (name.startswith("U_") or name == "W_hh"):
+            if self.init == "orthogonal" and name in recurrent:
                 nn.init.orthogonal_(weight)
             else:
                 nn.init.uniform_(weight, -bound, bound)
+
+    def recurrent_names(self) -> list[str]:
+        """The names of the recurrent matrices, those that multiply h(t−1): the U's (the Elman cell's W_hh)."""
+        return [name for name, _ in self.named_parameters() if name.startswith("U_") or name == "W_hh"]
 
     def init_state(self, batch_size: int, like: torch.Tensor):
         """The zero state for a batch: h (B, H), or (h, c) for the LSTM."""
         zeros = like.new_zeros(batch_size, self.hidden_size)
         return zeros if self.num_states == 1 else (zeros, zeros.clone())
 
-    def stacked(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def stacked(
+        self, weights: Mapping[str, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """The weights with the gate blocks stacked in torch's order, for the fast paths.
+
+        Args:
+            weights: tensors to use instead of some parameters, by name (weight dropout's dropped U's).
 
         Returns:
             W: (G·H, I), U: (G·H, H) and b: (G·H) or None, G = number of gates.
         """
-        W = torch.cat([getattr(self, f"W_{g}") for g in self.gates])
-        U = torch.cat([getattr(self, f"U_{g}") for g in self.gates])
-        b = torch.cat([getattr(self, f"b_{g}") for g in self.gates]) if self.bias else None
-        return W, U, b
+        weights = weights or {}
+
+        def block(kind: str) -> torch.Tensor:
+            return torch.cat([weights.get(f"{kind}_{g}", getattr(self, f"{kind}_{g}")) for g in self.gates])
+
+        return block("W"), block("U"), block("b") if self.bias else None
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
@@ -73,8 +75,11 @@ class ElmanCell(RecurrentCell):
             raise ValueError("this ElmanCell was built without output_size, so it has no W_hy")
         return h @ self.W_hy.T
 
-    def stacked(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        return self.W_xh, self.W_hh, self.b if self.bias else None
+    def stacked(
+        self, weights: Mapping[str, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        weights = weights or {}
+        return weights.get("W_xh", self.W_xh), weights.get("W_hh", self.W_hh), self.b if self.bias else None
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.nonlinearity == "tanh" else f", {self.nonlinearity}")

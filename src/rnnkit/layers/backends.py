@@ -10,12 +10,16 @@ CUDA torch's cuDNN kernel wherever torch has one; on the CPU oneDNN's LSTM, but 
 the Elman RNN, whose torch CPU kernels are per-step compositions differentiated by autograd.
 
 Every per-direction runner takes x (B, T, I), the initial state (h (B, H), or (h, c) for the LSTM) and
-either nothing or the true ``lengths`` (B,) with the matching ``mask`` (B, T), and returns the outputs
-(B, T, H), zero at padded steps, and the state after each sequence's last real step. torch's kernels run
-all layers and directions in one call instead (:func:`run_torch_stack`).
+either nothing or the true ``lengths`` (B,) with the matching ``mask`` (B, T), and ``weights``: None, or
+tensors to use instead of some of the cell's parameters, by name (weight dropout's dropped recurrent
+matrices, sampled once per forward). It returns the outputs (B, T, H), zero at padded steps, and the state
+after each sequence's last real step. torch's kernels run all layers and directions in one call instead
+(:func:`run_torch_stack`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -24,16 +28,19 @@ from rnnkit.cells import ElmanCell, GRUCell, LSTMCell, RecurrentCell
 from rnnkit.layers.bptt import elman_sequence, gru_sequence, lstm_sequence
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+Weights = Mapping[str, torch.Tensor] | None  # replacements for some of a cell's parameters, by name
 
 
 def run_autograd(
-    cell: RecurrentCell, x: torch.Tensor, state: State, lengths: torch.Tensor | None, mask: torch.Tensor | None
+    cell: RecurrentCell, x: torch.Tensor, state: State, lengths: torch.Tensor | None, mask: torch.Tensor | None,
+    weights: Weights = None,
 ) -> tuple[torch.Tensor, State]:
     """Step the readable cell through time. At padded steps the state is carried unchanged and the
     output is zero, so padding never reaches a state, an output or a gradient."""
     outputs = []
     for t in range(x.size(1)):
-        new = cell(x[:, t], state)
+        new = cell(x[:, t], state) if weights is None else torch.func.functional_call(cell, dict(weights),
+                                                                                        (x[:, t], state))
         if mask is not None:
             keep = mask[:, t, None]  # (B, 1)
             new = (
@@ -58,10 +65,10 @@ def torch_mode(cell: RecurrentCell) -> str | None:
     return None
 
 
-def torch_weights(cell: RecurrentCell) -> list[torch.Tensor]:
+def torch_weights(cell: RecurrentCell, weights: Weights = None) -> list[torch.Tensor]:
     """The cell's parameters in torch's flat order [W_ih, W_hh, b_ih, b_hh]: our one bias goes into
     b_ih and zeros into b_hh, except the cuDNN GRU's b_hn, which sits in b_hh's third block."""
-    W, U, b = cell.stacked()
+    W, U, b = cell.stacked(weights)
     if b is None:
         return [W, U]
     if isinstance(cell, GRUCell):  # cudnn variant: b_hh = [0 | 0 | b_hn]
@@ -72,21 +79,21 @@ def torch_weights(cell: RecurrentCell) -> list[torch.Tensor]:
 
 def run_torch_stack(
     cells: list[RecurrentCell], x: torch.Tensor, state: State, lengths: torch.Tensor | None, num_layers: int,
-    bidirectional: bool, dropout: float,
+    bidirectional: bool, dropout: float, weights: list[Weights] | None = None,
 ) -> tuple[torch.Tensor, State]:
     """Run a whole stack of cells (layer-major, forward then backward direction) in one call of torch's
     fused kernel, as nn.LSTM/nn.GRU/nn.RNN do: one call instead of L·D, and no reversal copies.
 
-    state: (L·D, B, H), or (h, c) of that shape for the LSTM. Returns out (B, T, D·H) and the final state
-    in the same layout.
+    state: (L·D, B, H), or (h, c) of that shape for the LSTM; weights: one entry per cell, or None.
+    Returns out (B, T, D·H) and the final state in the same layout.
     """
     cell = cells[0]
     mode = torch_mode(cell)
     if mode is None:
         raise ValueError(f"torch has no fused kernel for {cell!r}; use backend 'autograd' or 'bptt'")
     kernel = getattr(torch._VF, mode)
-    weights = [w for c in cells for w in torch_weights(c)]
-    args = (weights, cell.bias, num_layers, dropout, cell.training, bidirectional)
+    flat = [w for c, cw in zip(cells, weights or [None] * len(cells), strict=True) for w in torch_weights(c, cw)]
+    args = (flat, cell.bias, num_layers, dropout, cell.training, bidirectional)
     if lengths is None:
         out, *final = kernel(x, state, *args, True)  # batch_first
     else:
@@ -103,10 +110,11 @@ def run_torch_stack(
 
 
 def run_bptt(
-    cell: RecurrentCell, x: torch.Tensor, state: State, lengths: torch.Tensor | None, mask: torch.Tensor | None
+    cell: RecurrentCell, x: torch.Tensor, state: State, lengths: torch.Tensor | None, mask: torch.Tensor | None,
+    weights: Weights = None,
 ) -> tuple[torch.Tensor, State]:
     """Run the hand-written BPTT kernel of the cell on its stacked weights."""
-    W, U, b = cell.stacked()
+    W, U, b = cell.stacked(weights)
     if isinstance(cell, LSTMCell):
         out, h, c = lstm_sequence(x, state[0], state[1], W, U, b, mask)
         return out, (h, c)

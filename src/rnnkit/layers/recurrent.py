@@ -7,7 +7,7 @@ from torch import nn
 
 from rnnkit.cells import make_cell
 from rnnkit.checks import check_dropout, check_sizes
-from rnnkit.layers.backends import RUNNERS, State, choose_backend, run_torch_stack
+from rnnkit.layers.backends import RUNNERS, State, Weights, choose_backend, run_torch_stack
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
@@ -39,6 +39,10 @@ class Recurrent(nn.Module):
         num_layers: L, stacked layers. Default 1.
         bidirectional: add a right-to-left direction (D = 2). Default False.
         dropout: dropout on the outputs of every layer but the last, in training. Default 0.0.
+        weight_dropout: DropConnect on the recurrent matrices in training (Wan et al. 2013; the weight-dropped
+            LSTM of Merity et al. 2018): every element of each U (the Elman cell's W_hh) is zeroed with this
+            probability, the rest scaled by 1/(1 − p), with one mask per forward call shared by all time
+            steps, so the same dropped U carries h(t−1) to h(t) throughout a sequence. Default 0.0.
         variant: the GRU's form, "lecture" or "cudnn". Default "lecture".
         nonlinearity: the Elman cell's g. Default "tanh".
         bias: learn biases. Default True.
@@ -78,6 +82,7 @@ class Recurrent(nn.Module):
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
+        weight_dropout: float = 0.0,
         variant: str = "lecture",
         nonlinearity: str = "tanh",
         bias: bool = True,
@@ -87,12 +92,14 @@ class Recurrent(nn.Module):
         super().__init__()
         check_sizes(num_layers=num_layers)
         check_dropout(dropout)
+        check_dropout(weight_dropout, "weight_dropout")
         self.cell = cell
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
         self.dropout = dropout
+        self.weight_dropout = weight_dropout
         self.variant = variant
         self.nonlinearity = nonlinearity
         self.bias = bias
@@ -108,10 +115,12 @@ class Recurrent(nn.Module):
         choose_backend(self.cells[0], backend)  # fail now, not at the first forward
         self.backend_used: str | None = None
 
+    # The constructor's arguments, in order: what get_config saves and extra_repr shows.
+    SETTINGS = ("cell", "input_size", "hidden_size", "num_layers", "bidirectional", "dropout", "weight_dropout",
+                "variant", "nonlinearity", "bias", "init", "backend")
+
     def get_config(self) -> dict:
-        return {name: getattr(self, name) for name in (
-            "cell", "input_size", "hidden_size", "num_layers", "bidirectional", "dropout", "variant",
-            "nonlinearity", "bias", "init", "backend")}
+        return {name: getattr(self, name) for name in self.SETTINGS}
 
     @classmethod
     def from_config(cls, config: dict) -> Recurrent:
@@ -162,10 +171,19 @@ class Recurrent(nn.Module):
                 if tuple(part.shape) != expected:
                     raise ValueError(f"initial state must have shape {expected}, got {tuple(part.shape)}")
 
+    def _dropped_weights(self) -> list[Weights]:
+        """Per cell, the recurrent matrices with weight dropout applied (one fresh mask each), or None
+        outside training or without weight dropout."""
+        if not (self.training and self.weight_dropout):
+            return [None] * len(self.cells)
+        return [{name: nn.functional.dropout(getattr(cell, name), self.weight_dropout)
+                 for name in cell.recurrent_names()} for cell in self.cells]
+
     def forward(
         self, x: torch.Tensor, state: State | None = None, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, State]:
         self._check(x, state, lengths)
+        weights = self._dropped_weights()
         B, T = x.shape[:2]
         if lengths is not None and bool((lengths == T).all()):
             lengths = None  # nothing is padded: take the faster unmasked path
@@ -179,7 +197,7 @@ class Recurrent(nn.Module):
                 zeros = x.new_zeros(self.num_layers * self.num_directions, B, self.hidden_size)
                 state = zeros if self.cells[0].num_states == 1 else (zeros, zeros.clone())
             return run_torch_stack(list(self.cells), x, state, lengths, self.num_layers, self.bidirectional,
-                                   self.dropout)
+                                   self.dropout, weights)
         finals = []
         layer_input = x
         for layer in range(self.num_layers):
@@ -195,7 +213,7 @@ class Recurrent(nn.Module):
                 else:
                     initial = state[k]
                 seq = layer_input if direction == 0 else reverse_padded(layer_input, lengths)
-                out, final = RUNNERS[self.backend_used](cell, seq, initial, lengths, mask)
+                out, final = RUNNERS[self.backend_used](cell, seq, initial, lengths, mask, weights[k])
                 outputs.append(out if direction == 0 else reverse_padded(out, lengths))
                 finals.append(final)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)  # (B, T, D·H)
@@ -209,7 +227,5 @@ class Recurrent(nn.Module):
 
     def extra_repr(self) -> str:
         defaults = Recurrent.__init__.__defaults__
-        names = ("cell", "input_size", "hidden_size", "num_layers", "bidirectional", "dropout", "variant",
-                 "nonlinearity", "bias", "init", "backend")
-        return ", ".join(f"{n}={getattr(self, n)!r}" for n, d in zip(names, defaults, strict=True)
+        return ", ".join(f"{n}={getattr(self, n)!r}" for n, d in zip(self.SETTINGS, defaults, strict=True)
                          if getattr(self, n) != d)

@@ -38,6 +38,8 @@ class RNNLanguageModel(nn.Module):
         variant: GRU variant, "lecture" or "cudnn" (default "lecture"; ignored by other cells).
         dropout: dropout on the embeddings, between recurrent layers and before the output layer
             (default 0.0).
+        weight_dropout: DropConnect on the recurrent matrices U, one mask per forward call
+            (:class:`~rnnkit.layers.Recurrent`; default 0.0).
         tie_weights: share the embedding matrix with the output layer W_hy; needs E = H (default False).
         backend: the recurrent layer's backend (default "auto": the fastest exact path, e.g. torch's fused
             LSTM).
@@ -73,6 +75,7 @@ class RNNLanguageModel(nn.Module):
         cell: str = "lstm",
         variant: str = "lecture",
         dropout: float = 0.0,
+        weight_dropout: float = 0.0,
         tie_weights: bool = False,
         backend: str = "auto",
     ) -> None:
@@ -91,6 +94,7 @@ class RNNLanguageModel(nn.Module):
         self.cell = cell
         self.variant = variant
         self.dropout = dropout
+        self.weight_dropout = weight_dropout
         self.tie_weights = tie_weights
         self.backend = backend
 
@@ -101,6 +105,7 @@ class RNNLanguageModel(nn.Module):
             hidden_size=hidden_size,
             num_layers=num_layers,
             dropout=dropout if num_layers > 1 else 0.0,
+            weight_dropout=weight_dropout,
             variant=variant,
             backend=backend,
         )
@@ -125,6 +130,7 @@ class RNNLanguageModel(nn.Module):
             "cell": self.cell,
             "variant": self.variant,
             "dropout": self.dropout,
+            "weight_dropout": self.weight_dropout,
             "tie_weights": self.tie_weights,
             "backend": self.backend,
         }

@@ -62,6 +62,8 @@ class LanguageModel:
         num_layers: L (default 2).
         embedding_size: E; None means 64 for characters and H for words (and H with tied weights).
         dropout: dropout on embeddings, between layers and before the output layer (default 0.1).
+        weight_dropout: DropConnect on the recurrent matrices, one mask per window (the weight-dropped LSTM
+            of Merity et al. 2018; default 0.0).
         tie_weights: share the embedding and output matrices (Press & Wolf 2016; default False).
         bptt: T, truncation length of BPTT = window length (default 100).
         batch_size: B, parallel streams (default 32).
@@ -92,6 +94,7 @@ class LanguageModel:
         num_layers: int = 2,
         embedding_size: int | None = None,
         dropout: float = 0.1,
+        weight_dropout: float = 0.0,
         tie_weights: bool = False,
         bptt: int = 100,
         batch_size: int = 32,
@@ -111,6 +114,7 @@ class LanguageModel:
         self.num_layers = num_layers
         self.embedding_size = embedding_size
         self.dropout = dropout
+        self.weight_dropout = weight_dropout
         self.tie_weights = tie_weights
         self.bptt = bptt
         self.batch_size = batch_size
@@ -149,6 +153,9 @@ class LanguageModel:
         for name in ("hidden_size", "num_layers", "bptt", "batch_size", "min_freq", "ss_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("dropout", "weight_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
 
     def _schedule(self) -> SamplingSchedule | None:
         if self.scheduled_sampling is None:
@@ -167,6 +174,7 @@ class LanguageModel:
             "cell": "gru" if self.cell == "gru-cudnn" else self.cell,
             "variant": "cudnn" if self.cell == "gru-cudnn" else "lecture",
             "dropout": self.dropout,
+            "weight_dropout": self.weight_dropout,
             "tie_weights": self.tie_weights,
             "backend": self.backend,
         }
