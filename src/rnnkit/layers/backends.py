@@ -37,10 +37,10 @@ def run_autograd(
 ) -> tuple[torch.Tensor, State]:
     """Step the readable cell through time. At padded steps the state is carried unchanged and the
     output is zero, so padding never reaches a state, an output or a gradient."""
+    overrides = dict(weights or {})  # one dict for every step: the same dropped matrices throughout
     outputs = []
     for t in range(x.size(1)):
-        new = cell(x[:, t], state) if weights is None else torch.func.functional_call(cell, dict(weights),
-                                                                                        (x[:, t], state))
+        new = torch.func.functional_call(cell, overrides, (x[:, t], state)) if overrides else cell(x[:, t], state)
         if mask is not None:
             keep = mask[:, t, None]  # (B, 1)
             new = (
