@@ -79,12 +79,12 @@ def torch_weights(cell: RecurrentCell, weights: Weights = None) -> list[torch.Te
 
 def run_torch_stack(
     cells: list[RecurrentCell], x: torch.Tensor, state: State, lengths: torch.Tensor | None, num_layers: int,
-    bidirectional: bool, dropout: float, weights: list[Weights] | None = None,
+    bidirectional: bool, dropout: float, weights: list[Weights],
 ) -> tuple[torch.Tensor, State]:
     """Run a whole stack of cells (layer-major, forward then backward direction) in one call of torch's
     fused kernel, as nn.LSTM/nn.GRU/nn.RNN do: one call instead of L·D, and no reversal copies.
 
-    state: (L·D, B, H), or (h, c) of that shape for the LSTM; weights: one entry per cell, or None.
+    state: (L·D, B, H), or (h, c) of that shape for the LSTM; weights: one entry per cell (None: its own parameters).
     Returns out (B, T, D·H) and the final state in the same layout.
     """
     cell = cells[0]
@@ -92,7 +92,7 @@ def run_torch_stack(
     if mode is None:
         raise ValueError(f"torch has no fused kernel for {cell!r}; use backend 'autograd' or 'bptt'")
     kernel = getattr(torch._VF, mode)
-    flat = [w for c, cw in zip(cells, weights or [None] * len(cells), strict=True) for w in torch_weights(c, cw)]
+    flat = [w for c, cw in zip(cells, weights, strict=True) for w in torch_weights(c, cw)]
     args = (flat, cell.bias, num_layers, dropout, cell.training, bidirectional)
     if lengths is None:
         out, *final = kernel(x, state, *args, True)  # batch_first
