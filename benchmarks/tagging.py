@@ -8,6 +8,8 @@ early stopping on dev every ``--eval-every`` steps, then scored on test:
     rnnkit-nochars  CRF head, no character Bi-RNN (the "with vs without character features" row)
     rnnkit-lm, rnnkit-lm-crf   rnnkit / rnnkit-crf started from a rnnkit word LM pretrained first
                     (``--pretrained-lm-minutes``; see _pretrained_lm.py), its time reported apart
+    rnnkit-clm, rnnkit-clm-crf  rnnkit / rnnkit-crf whose word vectors also hold the states of a forward and
+                    a backward character LM trained first (``--char-lm-minutes``; see _pretrained_char_lm.py)
     bare            a bare PyTorch word + char BiLSTM with softmax (below: nn.LSTM over packed sequences,
                     every token's characters encoded, shuffled batches, the same sizes and optimiser)
 
@@ -18,6 +20,8 @@ embeddings or corpora anywhere. Run under the shared lock, e.g.:
     python benchmarks/tagging.py --dataset conll2003 --systems rnnkit,rnnkit-crf,rnnkit-nochars,bare --parallel
     flock /tmp/rnnkit-bench.lock python benchmarks/tagging.py --dataset ud_ewt --budget 1500 \
         --systems rnnkit,rnnkit-lm,bare --pretrained-lm-minutes 10 --lm-text train,imdb
+    python benchmarks/tagging.py --dataset ud_ewt --budget 1500 --systems rnnkit-clm,bare --char-lm-minutes 25 \
+        --char-lm-out runs/clm-ewt --parallel --cores-per-worker 1 --threads 1
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+import _pretrained_char_lm as pretrained_char_lm
 import _pretrained_lm as pretrained_lm
 from _record import publish
 from _setup import start
@@ -45,15 +50,21 @@ DATASETS = {
     "conll2003": ("conll2003", ("train.txt", "valid.txt", "test.txt")),
 }
 RNNKIT = {"rnnkit": ("softmax", 30), "rnnkit-crf": ("crf", 30), "rnnkit-nochars": ("crf", 0),
-          "rnnkit-lm": ("softmax", 30), "rnnkit-lm-crf": ("crf", 30)}
+          "rnnkit-lm": ("softmax", 30), "rnnkit-lm-crf": ("crf", 30), "rnnkit-clm": ("softmax", 30),
+          "rnnkit-clm-crf": ("crf", 30)}
 WORD, CHAR_DIM, CHAR_HIDDEN, DROPOUT = 100, 30, 50, 0.33
 
 
+def read_split(args: argparse.Namespace, dataset: str, split: int) -> list[tuple[list[str], list[str]]]:
+    """(tokens, tags) of a data set's training (0), dev (1) or test (2) file."""
+    folder, names = DATASETS[dataset]
+    path = Path(args.data) / folder / names[split]
+    sentences = read_conllu(path, "upos") if dataset == "ud_ewt" else read_conll(path, "ner")
+    return [(s.tokens, s.tags) for s in sentences]
+
+
 def load(args: argparse.Namespace):
-    folder, names = DATASETS[args.dataset]
-    paths = [Path(args.data) / folder / name for name in names]
-    reader = (lambda p: read_conllu(p, "upos")) if args.dataset == "ud_ewt" else (lambda p: read_conll(p, "ner"))
-    train, dev, test = ([(s.tokens, s.tags) for s in reader(p)] for p in paths)
+    train, dev, test = (read_split(args, args.dataset, split) for split in range(3))
     return train[: args.limit_train] if args.limit_train else train, dev, test
 
 
@@ -67,9 +78,11 @@ def headline(args: argparse.Namespace, gold, predicted) -> float:
 def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     head, char_dim = RNNKIT[system]
     from_lm = system.startswith(pretrained_lm.PREFIX)
+    char_lms = [f"{args.char_lm_dir}/{d}" for d in pretrained_char_lm.DIRECTIONS] \
+        if system.startswith(pretrained_char_lm.PREFIX) else None
     tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden, dropout=DROPOUT,
                     lowercase=args.lowercase, head=head, init_from=args.lm_checkpoint if from_lm else None,
-                    batch_size=args.batch_size, train_config=rnnkit_config(args))
+                    lm_features=char_lms, batch_size=args.batch_size, train_config=rnnkit_config(args))
     seconds = fit_timed(tagger, train, dev)
     tokens = [t for t, _ in test]
     start = time.perf_counter()
@@ -180,18 +193,24 @@ def main() -> None:
                         help="rnnkit rows look words up in lower case, characters keep theirs (the bare loop: as "
                              "written; a pretrained LM's text is lower-cased too)")
     add_shared_arguments(parser, "sentences")
+    pretrained_char_lm.add_arguments(parser)
     args = start(parser)
     if serve_worker(args, load, run_rnnkit, run_bare):
         return
     default = "rnnkit,bare" if args.dataset == "ud_ewt" else "rnnkit,rnnkit-crf,rnnkit-nochars,bare"
     if pretrained_lm.requested(args):
         default += ",rnnkit-lm"
+    if pretrained_char_lm.requested(args):
+        default += ",rnnkit-clm"
     systems = (args.systems or default).split(",")
     pretrained_lm.check(parser, args, systems)
-    with pretrained_lm.Pretrained(args, systems) as lm:
-        lines = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.trains else []
-        lines = [line.lower() for line in lines] if args.lowercase else lines
-        results = run_systems(__file__, systems, args, lm.worker_argv(lines, args.lowercase, WORD, args.hidden))
+    pretrained_char_lm.check(parser, args, systems)
+    with pretrained_lm.Pretrained(args, systems) as lm, pretrained_char_lm.Pretrained(args, systems) as char_lms:
+        sentences = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.trains or char_lms.trains else []
+        lines = [line.lower() for line in sentences] if args.lowercase else sentences
+        extra = lm.worker_argv(lines, args.lowercase, WORD, args.hidden) + char_lms.worker_argv(
+            sentences, lambda dataset: [tokens for tokens, _ in read_split(args, dataset, 0)])
+        results = run_systems(__file__, systems, args, extra)
     metric = "UPOS accuracy" if args.dataset == "ud_ewt" else "span F1"
     bare = results.get("bare")
     rows = [f"| system | dev {metric} | test {metric} | Δ test vs bare | steps (epochs) | train sent/s | "
@@ -208,6 +227,7 @@ def main() -> None:
             f"{how_run(results)}. "
             "Test scores use the best dev checkpoint. No external embeddings or corpora."
             f"{lm.section('the rnnkit-lm rows', 'the backward direction, the character Bi-LSTM and the output layer')}"
+            f"{char_lms.section()}"
             "\n\n" + "\n".join(rows))
     title = f"Tagging: {args.dataset} ({metric}), {args.budget / 60:.1f} min per system"
     publish(title, body, args.dry_run)

@@ -63,6 +63,9 @@ def _add_train(train: argparse._SubParsersAction) -> None:
     add_setting_flags(parser, MODEL_FLAGS, signature_defaults(lm_api.LanguageModel), CHOICES)
     parser.add_argument("--tie-weights", dest="tie_weights", action=argparse.BooleanOptionalAction,
                         default=None, help="share embedding and output weights, needs E = H (default: no)")
+    parser.add_argument("--reverse", dest="reverse", action=argparse.BooleanOptionalAction, default=None,
+                        help="a backward character LM: read the text right to left, e.g. for a tagger's "
+                             "--lm-features (default: no)")
     add_run_arguments(parser, "runs/lm", "JSON file of settings")
     parser.set_defaults(run=run_train)
 
@@ -80,7 +83,7 @@ def run_train(args: argparse.Namespace) -> int:
         valid = valid or corpus.get("valid")
     if args.config:
         settings.update(lm_api.read_settings_file(args.config))
-    given = given_settings(args, [*(name for name, _, _ in MODEL_FLAGS.values()), "tie_weights"])
+    given = given_settings(args, [*(name for name, _, _ in MODEL_FLAGS.values()), "tie_weights", "reverse"])
     for name, value in given.items():
         if args.resume and name in settings and settings[name] != value:
             raise ConfigError(f"--resume: the run was trained with {name}={settings[name]!r}; "
@@ -121,6 +124,11 @@ def run_generate(args: argparse.Namespace) -> int:
     lm = lm_api.LanguageModel.load(args.checkpoint, device=args.device)
     stream = lm.stream(args.prime, args.length, temperature=args.temperature, top_k=args.top_k,
                        top_p=args.top_p, greedy=args.greedy, seed=args.seed, num_samples=args.num_samples)
+    if lm.reverse:  # generated right to left: the samples precede the prime, and come out whole
+        for i, text in enumerate(lm_api.join_samples(stream), 1):
+            heading = f"----- sample {i} -----\n" if args.num_samples > 1 else ""
+            sys.stdout.write(f"{heading}{text}{args.prime}\n")
+        return 0
     if args.num_samples == 1:  # print each token as soon as it is chosen
         sys.stdout.write(args.prime)
         for (piece,) in stream:

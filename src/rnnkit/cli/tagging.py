@@ -7,6 +7,8 @@ Examples:
     rnnkit tag runs/pos test.conllu > tagged.conllu     # CoNLL-U in, CoNLL-U out (UPOS filled)
     rnnkit train tagger --train train.txt --dev valid.txt --format conll --column ner --head crf --out runs/ner
     rnnkit evaluate runs/ner test.txt --plot confusion.png
+    rnnkit train lm --data corpus.txt --out runs/clm-fw && rnnkit train lm --data corpus.txt --reverse --out runs/clm-bw
+    rnnkit train tagger --train train.conllu --dev dev.conllu --lm-features runs/clm-fw runs/clm-bw --out runs/pos-lm
     rnnkit train classifier --train stsa.binary.train --dev stsa.binary.dev --out runs/sst
     rnnkit train lm --level word --data sentences.txt --embedding 100 --hidden 150 --layers 1 --out runs/lm-words
     rnnkit train classifier --train stsa.binary.train --embedding-dim 100 --init-from runs/lm-words --out runs/sst-lm
@@ -130,6 +132,10 @@ def _add_train_tagger(train: argparse._SubParsersAction) -> None:
                       help="tag column: upos or xpos (CoNLL-U); ner, pos, chunk or a number (CoNLL) "
                            "(default: upos / ner)")
     _add_flags(parser, TAGGER_FLAGS, Tagger, "runs/tagger")
+    parser.add_argument("--lm-features", nargs="+", metavar="LM", default=None,
+                        help="character-level language models (checkpoints or run directories of 'rnnkit train lm', "
+                             "a backward one with --reverse) whose states join each word's vector, frozen "
+                             "(Flair's contextual string embeddings; default: none)")
     parser.set_defaults(run=run_train_tagger)
 
 
@@ -145,6 +151,8 @@ def run_train_tagger(args: argparse.Namespace) -> int:
     fmt = _train_format(args)
     column = args.column or DEFAULT_COLUMNS[fmt]
     settings, config = _settings(args, TAGGER_FLAGS, Tagger)
+    if args.lm_features:
+        settings["lm_features"] = args.lm_features
     train = list(read_tagged(args.train, fmt, column))
     dev = None if args.dev is None else list(read_tagged(args.dev, fmt, column))
     log.info("%s: %d sentences; dev: %s", args.train, len(train), "-" if dev is None else f"{len(dev)} sentences")

@@ -114,11 +114,15 @@ class RNNLanguageModel(nn.Module):
         if tie_weights:
             self.output.weight = self.embedding.weight
 
-    def forward(self, ids: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+    def hidden_states(self, ids: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        """The top layer's states h^{(1)} … h^{(T)} (B, T, H) and the final state: the forward pass without
+        the output layer (what :mod:`rnnkit.models.char_lm_features` reads)."""
         if ids.dim() != 2:
             raise ValueError(f"ids must be (B, T), got shape {tuple(ids.shape)}")
-        x = self.drop(self.embedding(ids))  # (B, T, E)
-        h, state = self.rnn(x, state)  # (B, T, H)
+        return self.rnn(self.drop(self.embedding(ids)), state)  # (B, T, H)
+
+    def forward(self, ids: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        h, state = self.hidden_states(ids, state)  # (B, T, H)
         return self.output(self.drop(h)), state  # (B, T, V)
 
     def get_config(self) -> dict[str, Any]:

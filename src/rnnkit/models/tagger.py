@@ -6,6 +6,8 @@ represented by its embedding and by the final states of a Bi-RNN read over its c
 
     c_t = [→h_char^{(|w_t|)} ; ←h_char^{(1)}]            (2·H_c, characters of w_t; CharEncoder)
     x_t = [E w_t ; c_t]                                  (E + 2·H_c)
+        or [E w_t ; c_t ; z_t]                           (+ Σ H_lm: frozen character LMs' states at w_t,
+                                                          with lm_features; rnnkit.models.char_lm_features)
     h^{(t)} = [→h^{(t)} ; ←h^{(t)}]                       (2·H, a bidirectional Recurrent over x_1 … x_n)
     s_t = W_hy h^{(t)} + b_y                             (K tag logits per token)
 
@@ -24,6 +26,7 @@ import torch
 from torch import nn
 
 from rnnkit.checks import check_dropout, check_sizes
+from rnnkit.models.char_lm_features import CharLMFeatures
 from rnnkit.models.crf import CRF
 from rnnkit.models.parts import bidirectional_rnn, build_part, part_config
 
@@ -100,11 +103,14 @@ class BiRNNTagger(nn.Module):
         cell: "lstm", "gru", "gru-cudnn" or "elman" (default "lstm").
         dropout: on the word vectors x_t, between layers and on h^{(t)} (default 0.33).
         head: :class:`SoftmaxHead`, :class:`~rnnkit.models.crf.CRF` or its config dict (default softmax).
+        lm_features: a :class:`~rnnkit.models.char_lm_features.CharLMFeatures` or its config dict, whose
+            states z_t join x_t (default None: none).
 
     Inputs:
         words: (B, T) word ids; lengths: (B,) true lengths;
         chars: (U, C) character ids of the batch's U distinct words; char_lengths: (U,);
-        char_index: (B, T) row of ``chars`` for each position.
+        char_index: (B, T) row of ``chars`` for each position;
+        context: (B, T, Σ H_lm) the states z_t, ``lm_features``'s output for the batch (only with it).
 
     Outputs:
         logits: (B, T, K) tag scores (the CRF's emissions when the head is a CRF).
@@ -137,6 +143,7 @@ class BiRNNTagger(nn.Module):
         cell: str = "lstm",
         dropout: float = 0.33,
         head: nn.Module | Mapping[str, Any] | None = None,
+        lm_features: CharLMFeatures | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         check_sizes(vocab_size=vocab_size, num_tags=num_tags, word_dim=word_dim, hidden_size=hidden_size,
@@ -152,8 +159,13 @@ class BiRNNTagger(nn.Module):
         # ----- word and character representations -----
         self.embedding = nn.Embedding(vocab_size, word_dim, padding_idx=0)
         self.chars = build_part(CharEncoder(100) if chars is None else chars, CHAR_ENCODERS, "chars")
+        if isinstance(lm_features, Mapping):
+            lm_features = CharLMFeatures(**lm_features)
+        self.lm_features = lm_features
+        context_size = 0 if lm_features is None else lm_features.output_size
         # ----- sentence Bi-RNN and per-token output layer -----
-        self.rnn = bidirectional_rnn(cell, word_dim + self.chars.output_size, hidden_size, num_layers, dropout)
+        self.rnn = bidirectional_rnn(cell, word_dim + self.chars.output_size + context_size, hidden_size,
+                                     num_layers, dropout)
         self.output = nn.Linear(2 * hidden_size, num_tags)
         # ----- head: how tag scores combine -----
         self.head = build_part(SoftmaxHead() if head is None else head, HEADS, "head")
@@ -167,6 +179,7 @@ class BiRNNTagger(nn.Module):
             "chars": part_config(self.chars, CHAR_ENCODERS), "hidden_size": self.hidden_size,
             "num_layers": self.num_layers, "cell": self.cell, "dropout": self.dropout,
             "head": part_config(self.head, HEADS),
+            "lm_features": None if self.lm_features is None else self.lm_features.get_config(),
         }
 
     @classmethod
@@ -180,8 +193,12 @@ class BiRNNTagger(nn.Module):
         chars: torch.Tensor,
         char_lengths: torch.Tensor,
         char_index: torch.Tensor,
+        context: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        if (context is None) != (self.lm_features is None):
+            raise ValueError("context (the LM states z_t) is given exactly when the tagger has lm_features")
         spelled = self.chars(chars, char_lengths)[char_index]  # (U, 2·H_c) → (B, T, 2·H_c)
-        x = self.drop(torch.cat([self.embedding(words), spelled], dim=2))  # (B, T, E + 2·H_c)
+        parts = [self.embedding(words), spelled] + ([] if context is None else [context])
+        x = self.drop(torch.cat(parts, dim=2))  # (B, T, E + 2·H_c [+ Σ H_lm])
         h, _ = self.rnn(x, lengths=lengths)  # (B, T, 2·H)
         return self.output(self.drop(h))  # (B, T, K)

@@ -71,6 +71,9 @@ class LanguageModel:
         max_vocab: word level: keep at most this many symbols, specials included (default None: all).
         valid_fraction: the last fraction of the text used for validation when ``fit`` gets no dev text
             (default 0.05).
+        reverse: a backward LM, character level only: training, scoring and generation read the text from
+            its end towards its start, and a generated sample is the text that precedes the prime (the
+            right-to-left half of :mod:`rnnkit.models.char_lm_features`; default False).
         scheduled_sampling: None (teacher forcing) or "linear", "exponential", "inverse_sigmoid"
             (Bengio et al. 2015; see :mod:`rnnkit.tasks.scheduled_sampling`).
         ss_steps: steps over which the probability of the truth decays (default 5000).
@@ -101,6 +104,7 @@ class LanguageModel:
         min_freq: int = 1,
         max_vocab: int | None = None,
         valid_fraction: float = 0.05,
+        reverse: bool = False,
         scheduled_sampling: str | None = None,
         ss_steps: int = 5000,
         ss_min_truth: float = 0.75,
@@ -121,6 +125,7 @@ class LanguageModel:
         self.min_freq = min_freq
         self.max_vocab = max_vocab
         self.valid_fraction = valid_fraction
+        self.reverse = reverse
         self.scheduled_sampling = scheduled_sampling
         self.ss_steps = ss_steps
         self.ss_min_truth = ss_min_truth
@@ -145,6 +150,8 @@ class LanguageModel:
 
     def _check(self) -> None:
         text_data.check_level(self.level)
+        if self.reverse and self.level != "char":
+            raise ConfigError("reverse (a right-to-left language model) is for character-level models only")
         if self.cell not in CELLS:
             raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
         if self.scheduled_sampling is not None and self.scheduled_sampling not in SCHEDULES:
@@ -156,6 +163,11 @@ class LanguageModel:
         for name in ("dropout", "weight_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+
+    def _tokens(self, text: str) -> list[str]:
+        """The text's tokens in reading order: right to left for a reverse model."""
+        tokens = text_data.tokenize(text, self.level)
+        return tokens[::-1] if self.reverse else tokens
 
     def _schedule(self) -> SamplingSchedule | None:
         if self.scheduled_sampling is None:
@@ -208,11 +220,11 @@ class LanguageModel:
         """
         self._check()
         text = train if isinstance(train, str) else "".join(train)
-        tokens = text_data.tokenize(text, self.level)
-        if dev is None:
+        tokens = self._tokens(text)
+        if dev is None:  # a reverse model validates on the start of the text, which it reads last
             train_tokens, dev_tokens = text_data.split_tokens(tokens, self.valid_fraction)
         else:
-            train_tokens, dev_tokens = tokens, text_data.tokenize(dev, self.level)
+            train_tokens, dev_tokens = tokens, self._tokens(dev)
         self.vocab_ = text_data.build_vocab(train_tokens, self.level, self.min_freq, self.max_vocab)
         self.corpus_ = {**(source or {}), "train_tokens": len(train_tokens), "valid_tokens": len(dev_tokens)}
         train_ids, dev_ids = _ids(self.vocab_, train_tokens), _ids(self.vocab_, dev_tokens)  # (N,), (M,)
@@ -261,10 +273,12 @@ class LanguageModel:
 
         Word level: words are separated by single spaces and ``<eos>`` becomes a line break. The prime and
         the options are checked here, before the first token, so an error never follows partial output.
+        A reverse model generates right to left: it yields once, at the end, the text that precedes the prime.
         """
         self._fitted()
         check_sampling_options(length, temperature, top_k, top_p, greedy, num_samples)
-        prime_ids = torch.tensor([encode_prime(self.vocab_, self.level, prime)] * num_samples)  # (N, P)
+        prime_ids = torch.tensor([encode_prime(self.vocab_, self.level, prime[::-1] if self.reverse else prime)]
+                                 * num_samples)  # (N, P)
         device = next(self.model_.parameters()).device
         generator = torch.Generator(device=device)
         generator.manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,))))
@@ -272,6 +286,8 @@ class LanguageModel:
         forbidden = [self.vocab_.id(s) for s in (PAD, UNK) if s in self.vocab_]
         tokens = sample(self.model_, prime_ids.to(device), length, temperature, top_k, top_p, greedy,
                         generator, forbidden)
+        if self.reverse:
+            tokens = iter(list(tokens)[::-1])  # written right to left: read backwards, the text before the prime
         return text_pieces(self.vocab_, self.level, tokens, line_start=not prime or prime.endswith("\n"))
 
     def generate(self, prime: str = "", length: int = 200, **options: Any) -> list[str]:
@@ -288,7 +304,7 @@ class LanguageModel:
         characters of the predicted tokens.
         """
         self._fitted()
-        tokens = text_data.tokenize(text, self.level)
+        tokens = self._tokens(text)
         if len(tokens) < 2:
             raise RnnkitError("text too short to score: it needs at least two tokens")
         unknown = self.vocab_.unknown(tokens)

@@ -34,10 +34,11 @@ from rnnkit.engine import TrainConfig, Trainer, config_builder, load_model, reso
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.metrics.confusion import ConfusionMatrix
 from rnnkit.metrics.tagging import SpanScores, span_scores, tag_confusion
+from rnnkit.models.char_lm_features import CharLMFeatures
 from rnnkit.models.crf import CRF
 from rnnkit.models.tagger import BiRNNTagger, CharEncoder, NoChars, SoftmaxHead
 from rnnkit.tasks.tagging_batches import TaggingEncoder
-from rnnkit.tasks.tagging_lm_init import pretrained_init
+from rnnkit.tasks.tagging_lm_init import pretrained_init, read_char_lms
 from rnnkit.tasks.tagging_training import TaggingTask, predict_ids
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ HEADS = {"softmax": SoftmaxHead, "crf": CRF}
 # Tagger settings stored in the checkpoint: everything a prediction needs besides the model, and init_from
 # (the language model the training started from) as provenance only.
 _SETTINGS = ("cell", "word_dim", "char_dim", "char_hidden", "hidden_size", "num_layers", "dropout", "head",
-             "min_freq", "lowercase", "word_dropout", "init_from", "freeze_embeddings", "batch_size", "data_format",
-             "column")
+             "min_freq", "lowercase", "word_dropout", "init_from", "lm_features", "freeze_embeddings", "batch_size",
+             "data_format", "column")
 
 
 DEFAULT_COLUMNS = {"conllu": "upos", "conll": "ner"}
@@ -125,6 +126,10 @@ class Tagger:
             RNN layers initialise the word embeddings and the forward direction of the sentence Bi-RNN
             (see :mod:`rnnkit.tasks.tagging_lm_init`; default None). Kept in the checkpoint as provenance
             only: loading the trained tagger does not read it.
+        lm_features: character-level rnnkit language models (checkpoints or run directories; ``rnnkit train
+            lm``, with ``--reverse`` for a backward one) whose states join each word's vector, frozen
+            (:mod:`rnnkit.models.char_lm_features`, Flair's contextual string embeddings). Their weights are
+            copied into the tagger's checkpoint; the paths are kept as provenance only (default None).
         freeze_embeddings: keep the word embeddings fixed in training, e.g. those of ``init_from`` or
             ``embeddings`` (words without a pretrained vector keep their random one; default False).
         batch_size: sentences per batch (default 32).
@@ -138,7 +143,8 @@ class Tagger:
         self, cell: str = "lstm", word_dim: int = 100, char_dim: int = 30, char_hidden: int = 50,
         hidden_size: int = 200, num_layers: int = 1, dropout: float = 0.33, head: str = "softmax",
         min_freq: int = 1, lowercase: bool = False, word_dropout: float = 0.05, embeddings: str | None = None,
-        init_from: str | None = None, freeze_embeddings: bool = False, batch_size: int = 32,
+        init_from: str | None = None, lm_features: Sequence[str] | None = None, freeze_embeddings: bool = False,
+        batch_size: int = 32,
         train_config: TrainConfig | None = None, out_dir: str | None = None, data_format: str | None = None,
         column: str | None = None,
     ) -> None:
@@ -155,6 +161,7 @@ class Tagger:
         self.word_dropout = word_dropout
         self.embeddings = embeddings
         self.init_from = None if init_from is None else str(init_from)
+        self.lm_features = None if lm_features is None else [str(path) for path in lm_features]
         self.freeze_embeddings = freeze_embeddings
         self.batch_size = batch_size
         self.train_config = train_config
@@ -164,7 +171,7 @@ class Tagger:
 
     # ----- training -----
 
-    def _build_model(self, encoder: TaggingEncoder) -> BiRNNTagger:
+    def _build_model(self, encoder: TaggingEncoder, lm_features: CharLMFeatures | None) -> BiRNNTagger:
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {sorted(HEADS)}, got {self.head!r}")
         num_tags = len(encoder.tags)
@@ -173,7 +180,7 @@ class Tagger:
             chars = CharEncoder(len(encoder.chars), self.char_dim, self.char_hidden, self.cell)
         head = CRF(num_tags) if self.head == "crf" else SoftmaxHead()
         return BiRNNTagger(len(encoder.words), num_tags, self.word_dim, chars, self.hidden_size, self.num_layers,
-                           self.cell, self.dropout, head)
+                           self.cell, self.dropout, head, lm_features)
 
     def fit(self, train: Iterable, dev: Iterable | None = None, resume: bool = False) -> Tagger:
         """Build the vocabularies and the model from ``train`` and train it (early stopping on ``dev``).
@@ -191,9 +198,10 @@ class Tagger:
             raise DataError(None, "no training sentences")
         config = self.train_config or TrainConfig()
         torch.manual_seed(config.seed)  # the model's initial weights
+        lm_features, lm_chars = read_char_lms(self.lm_features or [])
         encoder = TaggingEncoder.build([s.tokens for s in train_set], [s.tags for s in train_set], self.min_freq,
-                                       self.lowercase)
-        model = self._build_model(encoder)
+                                       self.lowercase, lm_chars, [] if lm_features is None else lm_features.directions)
+        model = self._build_model(encoder, lm_features)
         # A resumed run takes every weight from its last checkpoint: the pretrained sources are not read.
         self.transfer_ = None if resume else pretrained_init(model, encoder.words, self.embeddings, self.init_from,
                                                              "word_dim")

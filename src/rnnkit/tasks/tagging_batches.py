@@ -3,7 +3,9 @@ ids, and batches in which each distinct word's characters are encoded once.
 
 A batch of B sentences with U distinct words carries the word ids (B, T), the characters of the U words
 (U, C) and, for every position, the row of its word in that table (B, T). Frequent words ("the", ",")
-appear many times in a batch but are spelled out by the character Bi-RNN only once.
+appear many times in a batch but are spelled out by the character Bi-RNN only once. A tagger with
+character-LM features (:mod:`rnnkit.models.char_lm_features`) also gets, per LM, each sentence's string
+as that LM's character ids (B, L) and the position of every word's boundary state (B, T).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 
 from rnnkit.data.batching import pad
 from rnnkit.data.vocab import PAD, UNK, Vocab
+from rnnkit.models.char_lm_features import char_lm_inputs
 
 
 @dataclass
@@ -31,6 +34,7 @@ class TaggingBatch:
     char_index: torch.Tensor  # (B, T)
     tags: torch.Tensor | None  # (B, T), 0 at padding (masked by lengths)
     indices: list[int]
+    lm_inputs: list[tuple[torch.Tensor, torch.Tensor]]  # per character LM: ids (B, L), positions (B, T)
 
     def inputs(self) -> tuple[torch.Tensor, ...]:
         """The model's positional inputs."""
@@ -45,6 +49,8 @@ class TaggingEncoder:
         chars: character vocabulary (``<pad>`` 0, ``<unk>`` 1).
         tags: tag vocabulary (no specials: every id is a real tag).
         lowercase: look words up in lower case (characters keep their case).
+        lm_chars, lm_directions: the character vocabulary and the direction ("forward", "backward") of each
+            character LM whose states the tagger reads (default: none).
 
     Example:
         >>> enc = TaggingEncoder.build([["The", "dog"], ["A", "dog"]], [["D", "N"], ["D", "N"]])
@@ -55,17 +61,24 @@ class TaggingEncoder:
         (torch.Size([2, 3]), [[0, 1]])
     """
 
-    def __init__(self, words: Vocab, chars: Vocab, tags: Vocab, lowercase: bool = False) -> None:
+    def __init__(
+        self, words: Vocab, chars: Vocab, tags: Vocab, lowercase: bool = False, lm_chars: Sequence[Vocab] = (),
+        lm_directions: Sequence[str] = (),
+    ) -> None:
+        if len(lm_chars) != len(lm_directions):
+            raise ValueError("give one direction per character LM vocabulary")
         self.words = words
         self.chars = chars
         self.tags = tags
         self.lowercase = lowercase
+        self.lm_chars = list(lm_chars)
+        self.lm_directions = list(lm_directions)
         self._spelling: dict[str, list[int]] = {}  # word → character ids, cached across batches
 
     @classmethod
     def build(
         cls, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], min_freq: int = 1,
-        lowercase: bool = False,
+        lowercase: bool = False, lm_chars: Sequence[Vocab] = (), lm_directions: Sequence[str] = (),
     ) -> TaggingEncoder:
         """Vocabularies from training sentences; words below ``min_freq`` become ``<unk>``."""
         fold = str.lower if lowercase else str
@@ -74,15 +87,19 @@ class TaggingEncoder:
         )
         chars = Vocab.build((c for s in sentences for w in s for c in w), tokenize=list, specials=(PAD, UNK))
         tag_set = Vocab(sorted({t for seq in tags for t in seq}), unk=None)
-        return cls(words, chars, tag_set, lowercase)
+        return cls(words, chars, tag_set, lowercase, lm_chars, lm_directions)
 
     def to_json(self) -> dict:
-        return {"words": self.words.to_json(), "chars": self.chars.to_json(), "tags": self.tags.to_json()}
+        data = {"words": self.words.to_json(), "chars": self.chars.to_json(), "tags": self.tags.to_json()}
+        if self.lm_chars:
+            data["lm_chars"] = [vocab.to_json() for vocab in self.lm_chars]
+            data["lm_directions"] = self.lm_directions
+        return data
 
     @classmethod
     def from_json(cls, data: dict, lowercase: bool) -> TaggingEncoder:
         return cls(Vocab.from_json(data["words"]), Vocab.from_json(data["chars"]), Vocab.from_json(data["tags"]),
-                   lowercase)
+                   lowercase, [Vocab.from_json(v) for v in data.get("lm_chars", [])], data.get("lm_directions", []))
 
     def word_ids(self, sentence: Sequence[str]) -> list[int]:
         return [self.words.id(w.lower() if self.lowercase else w) for w in sentence]
@@ -92,6 +109,14 @@ class TaggingEncoder:
         if ids is None:
             ids = self._spelling[word] = self.chars.encode(word)
         return ids
+
+    def lm_inputs(self, sentences: Sequence[Sequence[str]]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per character LM: the sentences' strings as its ids (B, L) and the words' boundaries (B, T)."""
+        out = []
+        for vocab, direction in zip(self.lm_chars, self.lm_directions, strict=True):
+            texts, positions = zip(*(char_lm_inputs(s, direction) for s in sentences), strict=True)
+            out.append((pad([vocab.encode(text) for text in texts])[0], pad(positions)[0]))
+        return out
 
     def batch(
         self,
@@ -112,4 +137,5 @@ class TaggingEncoder:
         tag_ids = None
         if tags is not None:
             tag_ids, _ = pad([seq if not seq or isinstance(seq[0], int) else self.tags.encode(seq) for seq in tags])
-        return TaggingBatch(words, lengths, chars, char_lengths, char_index, tag_ids, list(indices))
+        return TaggingBatch(words, lengths, chars, char_lengths, char_index, tag_ids, list(indices),
+                            self.lm_inputs(sentences))

@@ -1,4 +1,8 @@
-"""Initialise a tagger's or a classifier's encoder from a word-level rnnkit language model (``init_from``).
+"""What a tagger or a classifier takes from pretrained rnnkit language models: its encoder's start from a
+word-level LM (``init_from``), and frozen character LMs whose states join a tagger's word vectors
+(``lm_features``, :func:`read_char_lms`; see :mod:`rnnkit.models.char_lm_features`).
+
+Initialisation from a word-level LM (``init_from``):
 
 A word LM trained on raw text (``rnnkit train lm --level word``) has learnt an embedding E_w for every
 word w of its vocabulary and a left-to-right RNN whose state summarises x^{(1)} … x^{(t)}:
@@ -25,6 +29,7 @@ the trained model's checkpoint holds all its weights, and ``init_from`` is kept 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +41,8 @@ from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.engine import load_checkpoint, resolve
 from rnnkit.errors import CheckpointError, ConfigError
 from rnnkit.layers import Recurrent
+from rnnkit.models.char_lm_features import CharLMFeatures
+from rnnkit.tasks.language_model import LanguageModel
 
 logger = logging.getLogger(__name__)
 
@@ -164,3 +171,20 @@ def pretrained_init(
         with torch.no_grad():
             model.embedding.weight[found] = vectors[found]
     return init_from_lm(init_from, model, vocab, size_name) if init_from else None
+
+
+def read_char_lms(paths: Sequence[str | Path]) -> tuple[CharLMFeatures | None, list[Vocab]]:
+    """The character LMs at ``paths`` (checkpoints or run directories) as one frozen
+    :class:`~rnnkit.models.char_lm_features.CharLMFeatures`, and their vocabularies; (None, []) for none.
+
+    A reverse LM (``rnnkit train lm --reverse``) reads right to left; any other one left to right.
+    """
+    if not paths:
+        return None, []
+    lms = [LanguageModel.load(path) for path in paths]
+    for path, lm in zip(paths, lms, strict=True):
+        if lm.level != "char":
+            raise ConfigError(f"{path}: a {lm.level}-level language model; lm_features needs character-level ones "
+                              "(rnnkit train lm --level char, and --reverse for a backward one)")
+    directions = ["backward" if lm.reverse else "forward" for lm in lms]
+    return CharLMFeatures([lm.model_ for lm in lms], directions), [lm.vocab_ for lm in lms]

@@ -1,0 +1,188 @@
+"""The "character-LM features" rows of the tagging benchmark (``rnnkit-clm``, ``rnnkit-clm-crf``).
+
+Before the systems run, the driver trains two rnnkit character LMs for ``--char-lm-minutes``, a forward
+one and a backward one (``LanguageModel(reverse=True)``), at the same time, each in its own process
+pinned to its own core with one thread. Their text is raw text from ../shared/data, case kept, lines
+shuffled: the task's own training sentences (tokens joined by spaces) and, with ``--char-lm-text``, the
+other tagging data set's training sentences, the IMDB training reviews and the WikiText-2 text (its valid
+and test files: the shared copy has no train file). Never a test set. One pair kept with
+``--char-lm-out`` can then serve both tagging data sets. The rows then train a tagger whose word vectors also hold
+the two LMs' states at each word (``Tagger(lm_features=[forward, backward])``, Flair's contextual string
+embeddings) within the same per-system budget as the others; the LMs' own time is reported apart.
+``--char-lm-out DIR`` keeps the LMs (``DIR/forward``, ``DIR/backward``, figures in ``DIR/pretraining.json``);
+``--char-lm-from DIR`` reuses such a pair instead of training one.
+
+Run as a script, this module trains one of the two LMs (the driver's child processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+SOURCES = ("train", "ud_ewt", "conll2003", "imdb", "wikitext")
+PREFIX = "rnnkit-clm"
+FIGURES = "pretraining.json"
+DIRECTIONS = ("forward", "backward")
+BPTT, BATCH, EMBEDDING = 100, 32, 64
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("character-LM features rows (rnnkit-clm*)")
+    group.add_argument("--char-lm-minutes", type=float, default=0.0,
+                       help="train a forward and a backward character LM this long first, at once, one core each, "
+                            "and add the rnnkit-clm row (default 0: no such row)")
+    group.add_argument("--char-lm-hidden", type=int, default=512, help="the LMs' LSTM size (default 512)")
+    group.add_argument("--char-lm-text", default="train,imdb,wikitext",
+                       help=f"comma-separated raw text for the LMs, of {', '.join(SOURCES)} (default train,imdb,wikitext)")
+    group.add_argument("--char-lm-out", default=None, help="keep the LMs here (default: a temporary directory)")
+    group.add_argument("--char-lm-from", default=None, help="reuse the LMs an earlier run kept with --char-lm-out")
+    group.add_argument("--char-lm-dir", default=None, help=argparse.SUPPRESS)  # driver → workers
+
+
+def requested(args: argparse.Namespace) -> bool:
+    return args.char_lm_minutes > 0 or bool(args.char_lm_from)
+
+
+def check(parser: argparse.ArgumentParser, args: argparse.Namespace, systems: Sequence[str]) -> None:
+    wanted = [s for s in systems if s.startswith(PREFIX)]
+    if wanted and not (requested(args) or args.char_lm_dir):
+        parser.error(f"{', '.join(wanted)} need(s) --char-lm-minutes M > 0 or --char-lm-from DIR")
+    if args.char_lm_from and args.char_lm_minutes > 0:
+        parser.error("--char-lm-from reuses trained LMs: leave out --char-lm-minutes")
+    if args.char_lm_from and not (Path(args.char_lm_from) / FIGURES).is_file():
+        parser.error(f"--char-lm-from {args.char_lm_from}: no {FIGURES} there (keep LMs with --char-lm-out first)")
+    sources = args.char_lm_text.split(",")
+    unknown = sorted(set(sources) - set(SOURCES))
+    if unknown:
+        parser.error(f"--char-lm-text: unknown source(s) {', '.join(unknown)} (known: {', '.join(SOURCES)})")
+    if "train" in sources and args.dataset in sources:
+        parser.error(f"--char-lm-text: 'train' already is {args.dataset}'s training set")
+
+
+def raw_lines(args: argparse.Namespace, train_lines: list[str], read_train) -> tuple[list[str], list[str]]:
+    """(shuffled lines of raw text, a description per source); ``--limit-train`` caps each source.
+
+    ``read_train(dataset)`` gives another tagging data set's training sentences (token lists).
+    """
+    lines, described = [], []
+    for source in args.char_lm_text.split(","):
+        if source == "train":
+            found = train_lines
+        elif source in ("ud_ewt", "conll2003"):
+            found = [" ".join(tokens) for tokens in read_train(source)]
+        elif source == "imdb":
+            with open(Path(args.data) / "imdb" / "train.jsonl", encoding="utf-8") as f:
+                found = [" ".join(re.sub(r"<br\s*/?>", " ", json.loads(line)["text"]).split()) for line in f]
+        else:
+            found = [line.strip() for name in ("valid.txt", "test.txt")
+                     for line in (Path(args.data) / "wikitext-2" / name).read_text(encoding="utf-8").splitlines()
+                     if line.strip()]
+        found = found[: args.limit_train] if args.limit_train else found
+        lines += found
+        name = f"{args.dataset if source == 'train' else source} training sentences" \
+            if source in ("train", "ud_ewt", "conll2003") else source
+        described.append(f"{name} ({sum(map(len, found)) / 1e6:.1f} M characters)")
+    random.Random(args.seed).shuffle(lines)
+    return lines, described
+
+
+def pretrain(args: argparse.Namespace, train_lines: list[str], read_train, out_dir: str) -> dict:
+    """Train both LMs at once, each in a child process pinned to its own core; their figures."""
+    lines, described = raw_lines(args, train_lines, read_train)
+    text = Path(out_dir) / "text.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cores = sorted(os.sched_getaffinity(0))
+    children = []
+    for i, direction in enumerate(DIRECTIONS):
+        command = [sys.executable, __file__, direction, str(text), str(Path(out_dir) / direction),
+                   str(args.char_lm_minutes * 60), str(args.char_lm_hidden), args.device, str(args.seed)]
+        core = {cores[i % len(cores)]}
+        children.append(subprocess.Popen(command, preexec_fn=lambda core=core: os.sched_setaffinity(0, core)))
+    if any(child.wait() != 0 for child in children):
+        raise SystemExit("training a character LM failed (see above)")
+    text.unlink()
+    figures = {d: json.loads((Path(out_dir) / d / FIGURES).read_text(encoding="utf-8")) for d in DIRECTIONS}
+    figures.update(sources=" + ".join(described), hidden=args.char_lm_hidden, device=args.device)
+    (Path(out_dir) / FIGURES).write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    return figures
+
+
+class Pretrained:
+    """Context for the driver: trains the two LMs when a row needs them, gives the workers' extra arguments."""
+
+    def __init__(self, args: argparse.Namespace, systems: Sequence[str]) -> None:
+        self.args, self.needed = args, any(s.startswith(PREFIX) for s in systems)
+        self.trains = self.needed and not args.char_lm_from
+        self.figures: dict | None = None
+        self._scratch: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> Pretrained:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def worker_argv(self, train_lines: list[str], read_train) -> list[str]:
+        """``train_lines``: the task's training sentences; ``read_train``: see :func:`raw_lines`."""
+        if not self.needed:
+            return []
+        out = self.args.char_lm_from or self.args.char_lm_out
+        if self.args.char_lm_from:
+            self.figures = json.loads((Path(out) / FIGURES).read_text(encoding="utf-8"))
+        else:
+            if out is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="rnnkit-bench-clm-")
+                out = self._scratch.name
+            Path(out).mkdir(parents=True, exist_ok=True)
+            self.figures = pretrain(self.args, train_lines, read_train, out)
+        return ["--char-lm-dir", out]
+
+    def section(self) -> str:
+        """The paragraph on the LMs, or '' when no row used them."""
+        f = self.figures
+        if f is None:
+            return ""
+        when = f"kept from an earlier run ({self.args.char_lm_from})" if self.args.char_lm_from else "trained first"
+        each = "; ".join(f"{d}: {f[d]['seconds'] / 60:.1f} min, {f[d]['steps']} steps, validation "
+                         f"{f[d]['loss']:.3f} nats/char" for d in DIRECTIONS)
+        return (f"\n\nCharacter LMs for the rnnkit-clm rows: {when}, a forward and a backward one at once, one core "
+                f"and one thread each on {f['device']} (not counted in the rows' budget), on "
+                f"{f[DIRECTIONS[0]]['characters'] / 1e6:.1f} M characters of {f['sources']}, lines shuffled; "
+                f"1-layer LSTM, E {EMBEDDING}, H {f['hidden']}, bptt {BPTT}, batch {BATCH} ({each}; validation: "
+                "the last 0.5% of the text each reads). Frozen, their states at each word join the word vector "
+                "(Tagger(lm_features=...)).")
+
+
+def _train_one(direction: str, text_file: str, out_dir: str, seconds: float, hidden: int, device: str,
+               seed: int) -> None:
+    import torch
+
+    from rnnkit.tasks.language_model import LanguageModel
+
+    torch.set_num_threads(1)
+    config = {"time_budget": seconds, "epochs": 1000, "eval_every": 2000, "device": device, "progress": "off",
+              "seed": seed, "log_every": 10**6}
+    lm = LanguageModel(level="char", hidden_size=hidden, num_layers=1, embedding_size=EMBEDDING, dropout=0.1,
+                       bptt=BPTT, batch_size=BATCH, min_freq=5, valid_fraction=0.005,
+                       reverse=direction == "backward", train_config=config, out_dir=out_dir)
+    start = time.perf_counter()
+    lm.fit(Path(text_file).read_text(encoding="utf-8"))
+    figures = {"seconds": time.perf_counter() - start, "steps": lm.result_.steps, "loss": lm.result_.best_metric,
+               "characters": lm.corpus_["train_tokens"]}
+    (Path(out_dir) / FIGURES).write_text(json.dumps(figures, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    direction, text_file, out_dir, seconds, hidden, device, seed = sys.argv[1:]
+    _train_one(direction, text_file, out_dir, float(seconds), int(hidden), device, int(seed))

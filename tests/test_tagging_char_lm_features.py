@@ -1,0 +1,180 @@
+"""Character-LM features (Flair's contextual string embeddings) and the backward (reverse) language model."""
+
+import random
+import shutil
+
+import pytest
+import torch
+
+from rnnkit.cli.main import main
+from rnnkit.engine import TrainConfig
+from rnnkit.errors import ConfigError
+from rnnkit.models.char_lm_features import CharLMFeatures, char_lm_inputs
+from rnnkit.models.language_model import RNNLanguageModel
+from rnnkit.tasks.language_model import LanguageModel
+from rnnkit.tasks.tagging import Tagger
+from rnnkit.tasks.tagging_training import TaggingTask, lm_context
+
+WORDS = {"DET": ["the", "a"], "NOUN": ["dog", "cat", "film"], "VERB": ["runs", "sleeps", "is"]}
+
+
+def tagged(n: int, seed: int) -> list[tuple[list[str], list[str]]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        tags = (["DET", "NOUN", "VERB"] * 2)[: rng.randint(1, 6)]
+        out.append(([rng.choice(WORDS[t]) for t in tags], tags))
+    return out
+
+
+TEXT = "".join(" ".join(tokens) + "\n" for tokens, _ in tagged(60, 1))
+
+
+def lm_settings(**changes):
+    settings = {"hidden_size": 10, "num_layers": 1, "embedding_size": 6, "bptt": 8, "batch_size": 3,
+                "train_config": {"max_steps": 6, "progress": "off", "device": "cpu", "eval_every": 3}}
+    return {**settings, **changes}
+
+
+@pytest.fixture(scope="module")
+def char_lms(tmp_path_factory):
+    """A forward and a backward character LM, trained a few steps; and a word LM."""
+    root = tmp_path_factory.mktemp("char_lms")
+    for name, changes in (("fw", {}), ("bw", {"reverse": True}), ("word", {"level": "word"})):
+        LanguageModel(**lm_settings(**changes), out_dir=root / name).fit(TEXT)
+    return {name: str(root / name) for name in ("fw", "bw", "word")}
+
+
+# ----- the strings and positions the LMs read -----
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_each_word_reads_the_state_at_its_boundary(direction):
+    sentence = ["It", "rained", "."]
+    text, positions = char_lm_inputs(sentence, direction)
+    assert text == ("\nIt rained .\n" if direction == "forward" else "\n. deniar tI\n")
+    for word, p in zip(sentence, positions, strict=True):
+        read = text[: p + 1]  # what the LM has read when its state is taken
+        spelled = word if direction == "forward" else word[::-1]
+        assert read[:-1].endswith(spelled) and read[-1] in " \n"
+
+
+def test_features_are_the_lm_states_of_each_sentence_alone_whatever_the_padding():
+    torch.manual_seed(0)
+    fw, bw = (RNNLanguageModel(9, embedding_size=4, hidden_size=5, num_layers=2, dropout=0.5) for _ in range(2))
+    features = CharLMFeatures([fw, bw], ["forward", "backward"])
+    features.train()  # the LMs stay in eval mode: their dropout would make z_t random
+    assert not fw.training and not any(p.requires_grad for p in features.parameters())
+    sentences = [["ab", "c"], ["b", "ca", "a", "bb"]]
+    ids_of = {"a": 2, "b": 3, "c": 4, " ": 5, "\n": 6}
+    inputs = []
+    for direction in ("forward", "backward"):
+        texts, positions = zip(*(char_lm_inputs(s, direction) for s in sentences), strict=True)
+        ids = torch.zeros(2, max(map(len, texts)), dtype=torch.long)
+        pos = torch.zeros(2, 4, dtype=torch.long)
+        for i, (text, p) in enumerate(zip(texts, positions, strict=True)):
+            ids[i, : len(text)] = torch.tensor([ids_of[c] for c in text])
+            pos[i, : len(p)] = torch.tensor(p)
+        inputs.append((ids, pos))
+    z = features(inputs)
+    assert z.shape == (2, 4, 10)
+    for i, sentence in enumerate(sentences):
+        for lm, (ids, pos), half in ((fw, inputs[0], slice(0, 5)), (bw, inputs[1], slice(5, 10))):
+            for t in range(len(sentence)):
+                alone = lm.hidden_states(ids[i : i + 1, : int(pos[i, t]) + 1])[0][0, -1]  # the prefix, unpadded
+                torch.testing.assert_close(z[i, t, half], alone)
+
+
+# ----- the backward language model -----
+
+
+def test_a_reverse_lm_is_a_forward_lm_of_the_reversed_text(tmp_path):
+    backward = LanguageModel(**lm_settings(reverse=True)).fit(TEXT)
+    forward = LanguageModel(**lm_settings()).fit(TEXT[::-1])
+    assert backward.vocab_ == forward.vocab_
+    for name, value in forward.model_.state_dict().items():
+        assert torch.equal(value, backward.model_.state_dict()[name]), name
+    assert backward.evaluate(TEXT[:200]) == forward.evaluate(TEXT[:200][::-1])
+    before = backward.generate("dog", length=12, seed=4)[0]
+    assert before == forward.generate("god", length=12, seed=4)[0][::-1]
+    backward.save(tmp_path / "bw")
+    assert LanguageModel.load(tmp_path / "bw").reverse
+
+
+def test_reverse_is_for_character_models_and_the_cli_prints_the_text_before_the_prime(char_lms, capsys):
+    with pytest.raises(ConfigError, match="character-level"):
+        LanguageModel(**lm_settings(level="word", reverse=True)).fit(TEXT)
+    assert main(["generate", char_lms["bw"], "--prime", "dog", "--length", "15", "--seed", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.endswith("dog\n") and len(printed) == 15 + 3 + 1
+    assert printed[:-4] == LanguageModel.load(char_lms["bw"]).generate("dog", length=15, seed=1)[0]
+
+
+# ----- the tagger with LM features -----
+
+
+def tagger(char_lms, **changes):
+    settings = {"word_dim": 8, "char_dim": 4, "char_hidden": 4, "hidden_size": 8, "batch_size": 4,
+                "lm_features": [char_lms["fw"], char_lms["bw"]],
+                "train_config": TrainConfig(epochs=3, progress="off", device="cpu", seed=2), **changes}
+    return Tagger(**settings)
+
+
+def test_the_tagger_reads_both_lms_and_its_checkpoint_stands_alone(char_lms, tmp_path):
+    data = tagged(24, 2)
+    copies = {name: str(shutil.copytree(char_lms[name], tmp_path / name)) for name in ("fw", "bw")}
+    fitted = tagger(copies, out_dir=str(tmp_path / "run")).fit(data, tagged(8, 3))
+    features = fitted.model_.lm_features
+    assert features.directions == ["forward", "backward"] and features.output_size == 20
+    assert fitted.model_.rnn.input_size == 8 + 8 + 20
+    lm = LanguageModel.load(char_lms["bw"]).model_
+    for name, value in lm.state_dict().items():  # frozen: training left the LM weights as they were
+        assert torch.equal(value, features.lms[1].state_dict()[name]), name
+    sentences = [tokens for tokens, _ in tagged(10, 4)] + [["a", "zebra", "sleeps"]]
+    for path in copies.values():  # the saved tagger needs the LMs no more
+        shutil.rmtree(path)
+    loaded = Tagger.load(tmp_path / "run")
+    assert loaded.predict(sentences) == fitted.predict(sentences)
+    assert loaded.lm_features == [copies["fw"], copies["bw"]]  # provenance
+
+
+def test_cached_states_are_the_states_of_each_batch(char_lms):
+    data = tagged(12, 5)
+    fitted = tagger(char_lms).fit(data)
+    model = fitted.model_.train()
+    task = TaggingTask(fitted.encoder_, ([s for s, _ in data], [fitted.encoder_.tags.encode(t) for _, t in data]),
+                       None, 4, 0, 0.0, "accuracy")
+    for epoch in (0, 1):  # the first epoch fills the cache, the second reads it in another batch order
+        for batch in task.train_batches(epoch):
+            cached, computed = task._context(model, batch), lm_context(model, batch)
+            for row, n in enumerate(batch.lengths.tolist()):  # padding positions are never read
+                assert torch.equal(cached[row, :n], computed[row, :n])
+    assert len(task._contexts) == len(data)
+
+
+def test_word_lms_and_missing_lms_are_clear_errors(char_lms, tmp_path):
+    with pytest.raises(ConfigError, match="word-level language model; lm_features needs character-level"):
+        tagger(char_lms, lm_features=[char_lms["word"]]).fit(tagged(8, 0))
+    assert main(["train", "tagger", "--train", str(_conllu(tmp_path, tagged(4, 0))), "--lm-features",
+                 str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")]) == 2
+
+
+def _conllu(tmp_path, data):
+    path = tmp_path / "train.conllu"
+    path.write_text("".join("".join(f"{i}\t{w}\t_\t{t}\t_\t_\t_\t_\t_\t_\n" for i, (w, t) in
+                                    enumerate(zip(tokens, tags, strict=True), 1)) + "\n" for tokens, tags in data))
+    return path
+
+
+def test_cli_trains_a_tagger_on_two_lms_and_tags_with_it(char_lms, tmp_path, capsys):
+    train = _conllu(tmp_path, tagged(16, 6))
+    run = tmp_path / "pos"
+    assert main(["train", "tagger", "--train", str(train), "--dev", str(train), "--lm-features", char_lms["fw"],
+                 char_lms["bw"], "--word-dim", "8", "--hidden", "8", "--epochs", "2", "--progress", "off",
+                 "--out", str(run)]) == 0
+    capsys.readouterr()
+    text = tmp_path / "raw.txt"
+    text.write_text("the cat runs\na film is\n")
+    assert main(["tag", str(run), str(text)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [len(line.split()) for line in lines] == [3, 3] and all("/" in w for w in lines[0].split())
