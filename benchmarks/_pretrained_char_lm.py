@@ -29,6 +29,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from _pretrained_lm import wikitext
+
 SOURCES = ("train", "ud_ewt", "conll2003", "imdb", "wikitext")
 PREFIX = "rnnkit-clm"
 FIGURES = "pretraining.json"
@@ -43,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "and add the rnnkit-clm row (default 0: no such row)")
     group.add_argument("--char-lm-hidden", type=int, default=512, help="the LMs' LSTM size (default 512)")
     group.add_argument("--char-lm-text", default="train,imdb,wikitext",
-                       help=f"comma-separated raw text for the LMs, of {', '.join(SOURCES)} (default train,imdb,wikitext)")
+                       help=f"comma-separated raw text for the LMs, of {', '.join(SOURCES)} "
+                            "(default train,imdb,wikitext)")
     group.add_argument("--char-lm-out", default=None, help="keep the LMs here (default: a temporary directory)")
     group.add_argument("--char-lm-from", default=None, help="reuse the LMs an earlier run kept with --char-lm-out")
     group.add_argument("--char-lm-dir", default=None, help=argparse.SUPPRESS)  # driver → workers
@@ -84,9 +87,7 @@ def raw_lines(args: argparse.Namespace, train_lines: list[str], read_train) -> t
             with open(Path(args.data) / "imdb" / "train.jsonl", encoding="utf-8") as f:
                 found = [" ".join(re.sub(r"<br\s*/?>", " ", json.loads(line)["text"]).split()) for line in f]
         else:
-            found = [line.strip() for name in ("valid.txt", "test.txt")
-                     for line in (Path(args.data) / "wikitext-2" / name).read_text(encoding="utf-8").splitlines()
-                     if line.strip()]
+            found = wikitext(args.data, None, lowercase=False)
         found = found[: args.limit_train] if args.limit_train else found
         lines += found
         name = f"{args.dataset if source == 'train' else source} training sentences" \
