@@ -198,11 +198,12 @@ class Tagger:
             raise DataError(None, "no training sentences")
         config = self.train_config or TrainConfig()
         torch.manual_seed(config.seed)  # the model's initial weights
+        # The character LMs are read on resume too: their configs and vocabularies build the model and encoder.
         lm_features, lm_chars = read_char_lms(self.lm_features or [])
         encoder = TaggingEncoder.build([s.tokens for s in train_set], [s.tags for s in train_set], self.min_freq,
                                        self.lowercase, lm_chars, [] if lm_features is None else lm_features.directions)
         model = self._build_model(encoder, lm_features)
-        # A resumed run takes every weight from its last checkpoint: the pretrained sources are not read.
+        # A resumed run takes every weight from its last checkpoint: no pretrained weights are copied in.
         self.transfer_ = None if resume else pretrained_init(model, encoder.words, self.embeddings, self.init_from,
                                                              "word_dim")
         model.embedding.weight.requires_grad_(not self.freeze_embeddings)  # the engine trains what requires grad
