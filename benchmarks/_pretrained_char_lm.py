@@ -35,7 +35,7 @@ SOURCES = ("train", "ud_ewt", "conll2003", "imdb", "wikitext")
 PREFIX = "rnnkit-clm"
 FIGURES = "pretraining.json"
 DIRECTIONS = ("forward", "backward")
-BPTT, BATCH, EMBEDDING = 100, 32, 64
+BPTT, EMBEDDING = 100, 64
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="train a forward and a backward character LM this long first, at once, one core each, "
                             "and add the rnnkit-clm row (default 0: no such row)")
     group.add_argument("--char-lm-hidden", type=int, default=512, help="the LMs' LSTM size (default 512)")
+    group.add_argument("--char-lm-batch", type=int, default=32,
+                       help="the LMs' batch size (default 32; a GPU is kept busier by more)")
     group.add_argument("--char-lm-text", default="train,imdb,wikitext",
                        help=f"comma-separated raw text for the LMs, of {', '.join(SOURCES)} "
                             "(default train,imdb,wikitext)")
@@ -106,14 +108,16 @@ def pretrain(args: argparse.Namespace, train_lines: list[str], read_train, out_d
     children = []
     for i, direction in enumerate(DIRECTIONS):
         command = [sys.executable, __file__, direction, str(text), str(Path(out_dir) / direction),
-                   str(args.char_lm_minutes * 60), str(args.char_lm_hidden), args.device, str(args.seed)]
+                   str(args.char_lm_minutes * 60), str(args.char_lm_hidden), str(args.char_lm_batch), args.device,
+                   str(args.seed)]
         core = {cores[i % len(cores)]}
         children.append(subprocess.Popen(command, preexec_fn=lambda core=core: os.sched_setaffinity(0, core)))
     if any(child.wait() != 0 for child in children):
         raise SystemExit("training a character LM failed (see above)")
     text.unlink()
     figures = {d: json.loads((Path(out_dir) / d / FIGURES).read_text(encoding="utf-8")) for d in DIRECTIONS}
-    figures.update(sources=" + ".join(described), hidden=args.char_lm_hidden, device=args.device)
+    figures.update(sources=" + ".join(described), hidden=args.char_lm_hidden, batch=args.char_lm_batch,
+                   device=args.device)
     (Path(out_dir) / FIGURES).write_text(json.dumps(figures, indent=1), encoding="utf-8")
     return figures
 
@@ -160,12 +164,12 @@ class Pretrained:
         return (f"\n\nCharacter LMs for the rnnkit-clm rows: {when}, a forward and a backward one at once, one core "
                 f"and one thread each on {f['device']} (not counted in the rows' budget), on "
                 f"{f[DIRECTIONS[0]]['characters'] / 1e6:.1f} M characters of {f['sources']}, lines shuffled; "
-                f"1-layer LSTM, E {EMBEDDING}, H {f['hidden']}, bptt {BPTT}, batch {BATCH} ({each}; validation: "
-                "the last 0.5% of the text each reads). Frozen, their states at each word join the word vector "
-                "(Tagger(lm_features=...)).")
+                f"1-layer LSTM, E {EMBEDDING}, H {f['hidden']}, bptt {BPTT}, batch {f.get('batch', 32)} ({each}; "
+                "validation: the last 0.5% of the text each reads). Frozen, their states at each word join the word "
+                "vector (Tagger(lm_features=...)).")
 
 
-def _train_one(direction: str, text_file: str, out_dir: str, seconds: float, hidden: int, device: str,
+def _train_one(direction: str, text_file: str, out_dir: str, seconds: float, hidden: int, batch: int, device: str,
                seed: int) -> None:
     import torch
 
@@ -175,7 +179,7 @@ def _train_one(direction: str, text_file: str, out_dir: str, seconds: float, hid
     config = {"time_budget": seconds, "epochs": 1000, "eval_every": 2000, "device": device, "progress": "off",
               "seed": seed, "log_every": 10**6}
     lm = LanguageModel(level="char", hidden_size=hidden, num_layers=1, embedding_size=EMBEDDING, dropout=0.1,
-                       bptt=BPTT, batch_size=BATCH, min_freq=5, valid_fraction=0.005,
+                       bptt=BPTT, batch_size=batch, min_freq=5, valid_fraction=0.005,
                        reverse=direction == "backward", train_config=config, out_dir=out_dir)
     start = time.perf_counter()
     lm.fit(Path(text_file).read_text(encoding="utf-8"))
@@ -185,5 +189,5 @@ def _train_one(direction: str, text_file: str, out_dir: str, seconds: float, hid
 
 
 if __name__ == "__main__":
-    direction, text_file, out_dir, seconds, hidden, device, seed = sys.argv[1:]
-    _train_one(direction, text_file, out_dir, float(seconds), int(hidden), device, int(seed))
+    direction, text_file, out_dir, seconds, hidden, batch, device, seed = sys.argv[1:]
+    _train_one(direction, text_file, out_dir, float(seconds), int(hidden), int(batch), device, int(seed))

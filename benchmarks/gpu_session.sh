@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The GPU rows of the language-model and classification benchmarks, in one device call of about 7 minutes
-# on one H100 or H200 (428 s on an H200 on 2026-11-26; BENCHMARKS.md has what it gave):
+# The GPU rows of the language-model, classification and tagging benchmarks, in one device call of about
+# 8 minutes on one H100 or H200 (BENCHMARKS.md has what earlier versions gave):
 #   1. benchmarks/gpu_correctness.py: every recurrent path on CUDA against the float64 reference;
-#   2. the longer tiny-shakespeare char LM (the ≤ 1.40 target): three recipes trained at once, rnnkit
-#      only; then text generated from the first one's checkpoint on cuda and on cpu (greedy decoding must
-#      give the same text on both) and its score on both devices;
-#   3. IMDB classification: a word LM pretrained on the IMDB training reviews, then rnnkit's final-states
-#      and max-pooling read-outs with and without it, and the bare loop, all systems at once;
-#   4. SST-2 classification from that same LM (--lm-from), against rnnkit without it and the bare loop.
+#   2. the longer tiny-shakespeare char LM (the ≤ 1.40 target): three weight-dropout recipes trained at once,
+#      rnnkit only; then text generated from the first one's checkpoint on cuda and on cpu (greedy decoding
+#      must give the same text on both) and its score on both devices;
+#   3. IMDB classification: a word LM pretrained on the IMDB training reviews, then rnnkit's max-pooling and
+#      attention read-outs with and without it, and the bare loop, all systems at once;
+#   4. SST-2 classification from that same LM (--lm-from), against the bare loop;
+#   5. tagging: a forward and a backward character LM trained on the GPU (batch 128), then CoNLL-2003 and
+#      UD EWT taggers with and without their features, short GPU rows. The LM pair also comes back as
+#      $OUT/clm.tar, for the CPU rows of benchmarks/tagging.py (--char-lm-from).
 # The jobs share the GPU. Under MPS (started here where the machine has it) their small kernels run side
 # by side; a job's throughput is therefore no clean speed figure: losses and accuracies are the point.
 # Each benchmark appends its section to BENCHMARKS.md; the new sections go to $OUT/benchmarks_new.md and
@@ -60,8 +63,8 @@ if [ "$DEVICE" = cuda ]; then
     nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 > "$LOGS/gpu-use.csv" &
     monitor=$!
 fi
-NOTE="GPU session (benchmarks/gpu_session.sh): trained at the same time as the other LM recipes and the IMDB \
-and SST-2 jobs on one GPU (MPS $mps), so tokens/s is not a clean speed figure."
+NOTE="GPU session (benchmarks/gpu_session.sh): trained at the same time as the other LM recipes and the \
+classification and tagging jobs on one GPU (MPS $mps), so tokens/s is not a clean speed figure."
 
 # 1. correctness
 job correctness pin 15 timeout 300 "$PY" benchmarks/gpu_correctness.py --device "$DEVICE" &
@@ -94,32 +97,54 @@ generation() {  # the same checkpoint on cuda and on cpu: greedy text equal, sam
     fi
     cat "$LOGS"/score-*.txt
 }
-(lm a 12 7000 --hidden 512 --layers 2 --dropout 0.4 --lr 3e-3
+# Recipe a is the best of the 2026-11-26 session (2×1024, dropout 0.4, Adam 1e-3: 1.4101 after 7,000 steps,
+# then overfitting) with weight dropout on the recurrent matrices (AWD-LSTM's DropConnect), trained longer;
+# b trades dropout for more weight dropout; c is a third layer.
+(lm a 12 10000 --hidden 1024 --layers 2 --dropout 0.4 --weight-dropout 0.2 --lr 1e-3
  job generation generation) &
 pids+=($!)
-# b: the best recipe of the 2026-11-26 session (2×1024, dropout 0.4, Adam 1e-3: 1.4101 after 7,000 steps)
-# trained longer; c: the same with weight dropout on the recurrent matrices (AWD-LSTM's DropConnect)
-lm b 13 12000 --hidden 1024 --layers 2 --dropout 0.4 --lr 1e-3 &
+lm b 13 10000 --hidden 1024 --layers 2 --dropout 0.3 --weight-dropout 0.35 --lr 1.5e-3 &
 pids+=($!)
-lm c 14 12000 --hidden 1024 --layers 2 --dropout 0.4 --weight-dropout 0.25 --lr 1e-3 &
+lm c 14 8000 --hidden 1024 --layers 3 --dropout 0.4 --weight-dropout 0.25 --lr 1e-3 &
 pids+=($!)
 
-# 3. IMDB, with its word LM kept for 4.
-job imdb pin 0-5 timeout "$(limit 350 190)" "$PY" benchmarks/classification.py --dataset imdb --device "$DEVICE" \
-    --threads 1 --parallel --cores-per-worker 1 --budget "$(scaled 200)" --eval-every 200 \
-    --systems rnnkit-final,rnnkit-max,rnnkit-lm-final,rnnkit-lm-max,bare \
-    --pretrained-lm-minutes "$(minutes 150)" --lm-text train --lm-out "$RUNS/imdb-lm" &
+# 3. IMDB, with its word LM kept for 4. Reviews cut at 800 tokens and 256 units a direction: the GPU
+# affords them, and the LM grows with the classifier it initialises.
+CLASSIFY=(--device "$DEVICE" --threads 1 --parallel --cores-per-worker 1 --budget "$(scaled 200)" --hidden 256)
+job imdb pin 0-3 timeout "$(limit 380 190)" "$PY" benchmarks/classification.py --dataset imdb "${CLASSIFY[@]}" \
+    --eval-every 200 --max-length 800 --systems rnnkit-max,rnnkit-lm-max,rnnkit-lm-attention,bare \
+    --pretrained-lm-minutes "$(minutes 180)" --lm-text train --lm-out "$RUNS/imdb-lm" &
 pids+=($!)
 
+after() {  # after FILE COMMAND...: wait (at most 390 s) until FILE exists, then run COMMAND
+    local waited=0
+    until [ -f "$1" ] || [ "$waited" -ge "$(limit 330 60)" ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    shift
+    "$@"
+}
 # 4. SST-2, once the IMDB LM is there
-(waited=0
- until [ -f "$RUNS/imdb-lm/pretraining.json" ] || [ "$waited" -ge "$(limit 150 150)" ]; do
-     sleep 1
-     waited=$((waited + 1))
- done
- job sst2 pin 6-11 timeout "$(limit 200 130)" "$PY" benchmarks/classification.py --dataset sst2 --device "$DEVICE" \
-     --threads 1 --parallel --cores-per-worker 1 --budget "$(scaled 200)" \
-     --systems rnnkit-final,rnnkit-lm-final,rnnkit-lm-attention,bare --lm-from "$RUNS/imdb-lm") &
+after "$RUNS/imdb-lm/pretraining.json" job sst2 pin 4-7 timeout "$(limit 200 130)" "$PY" benchmarks/classification.py \
+    --dataset sst2 "${CLASSIFY[@]}" --systems rnnkit-lm-attention,rnnkit-lm-max,rnnkit-lm-final,bare \
+    --lm-from "$RUNS/imdb-lm" &
+pids+=($!)
+
+# 5. tagging: the character LMs first (CoNLL's job trains them), then CoNLL-2003 and UD EWT rows from them
+TAG=(--device "$DEVICE" --threads 1 --parallel --cores-per-worker 1 --budget "$(scaled 150)" --eval-every 500
+     --lowercase --schedule plateau)
+job conll2003 pin 8-9 timeout "$(limit 420 130)" "$PY" benchmarks/tagging.py --dataset conll2003 "${TAG[@]}" \
+    --systems rnnkit-clm-crf,rnnkit-crf --char-lm-minutes "$(minutes 270)" --char-lm-batch 128 \
+    --char-lm-text train,ud_ewt,imdb,wikitext --char-lm-out "$RUNS/clm" &
+pids+=($!)
+pack_lms() {  # the LM pair without training state or curves: what --char-lm-from and Tagger(lm_features=) read
+    tar cf "$OUT/clm.partial" -C "$RUNS" clm/pretraining.json clm/forward/best clm/backward/best \
+        && mv "$OUT/clm.partial" "$OUT/clm.tar"
+}
+(after "$RUNS/clm/pretraining.json" pack_lms
+ job ud_ewt pin 10-11 timeout "$(limit 150 130)" "$PY" benchmarks/tagging.py --dataset ud_ewt "${TAG[@]}" \
+     --systems rnnkit-clm,rnnkit --char-lm-from "$RUNS/clm") &
 pids+=($!)
 
 while kill -0 "${pids[@]}" 2> /dev/null; do  # true while any job runs
