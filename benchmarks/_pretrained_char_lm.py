@@ -1,14 +1,15 @@
-"""The "character-LM features" rows of the tagging benchmark (``rnnkit-clm``, ``rnnkit-clm-crf``).
+"""The "character-LM features" rows of the tagging and classification benchmarks (``rnnkit-clm``,
+``rnnkit-clm-crf``; ``rnnkit-clm-<read-out>``).
 
 Before the systems run, the driver trains two rnnkit character LMs for ``--char-lm-minutes``, a forward
 one and a backward one (``LanguageModel(reverse=True)``), at the same time, each in its own process
 pinned to its own core with one thread. Their text is raw text from ../shared/data, case kept, lines
-shuffled: the task's own training sentences (tokens joined by spaces) and, with ``--char-lm-text``, the
-other tagging data set's training sentences, the IMDB training reviews and the WikiText-2 text (its valid
+shuffled: the task's own training texts (tokens joined by spaces) and, with ``--char-lm-text``, the
+tagging data sets' training sentences, the IMDB training reviews and the WikiText-2 text (its valid
 and test files: the shared copy has no train file). Never a test set. One pair kept with
-``--char-lm-out`` can then serve both tagging data sets. The rows then train a tagger whose word vectors also hold
-the two LMs' states at each word (``Tagger(lm_features=[forward, backward])``, Flair's contextual string
-embeddings) within the same per-system budget as the others; the LMs' own time is reported apart.
+``--char-lm-out`` can then serve every data set. The rows then train a tagger or a classifier whose word
+vectors also hold the two LMs' states at each word (``lm_features=[forward, backward]``, Flair's contextual
+string embeddings) within the same per-system budget as the others; the LMs' own time is reported apart.
 ``--char-lm-out DIR`` keeps the LMs (``DIR/forward``, ``DIR/backward``, figures in ``DIR/pretraining.json``);
 ``--char-lm-from DIR`` reuses such a pair instead of training one.
 
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from _pretrained_lm import wikitext
+from _tagging_data import read_split
 
 SOURCES = ("train", "ud_ewt", "conll2003", "imdb", "wikitext")
 PREFIX = "rnnkit-clm"
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("character-LM features rows (rnnkit-clm*)")
     group.add_argument("--char-lm-minutes", type=float, default=0.0,
                        help="train a forward and a backward character LM this long first, at once, one core each, "
-                            "and add the rnnkit-clm row (default 0: no such row)")
+                            "and add a rnnkit-clm row (default 0: no such row)")
     group.add_argument("--char-lm-hidden", type=int, default=512, help="the LMs' LSTM size (default 512)")
     group.add_argument("--char-lm-batch", type=int, default=32,
                        help="the LMs' batch size (default 32; a GPU is kept busier by more)")
@@ -52,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--char-lm-out", default=None, help="keep the LMs here (default: a temporary directory)")
     group.add_argument("--char-lm-from", default=None, help="reuse the LMs an earlier run kept with --char-lm-out")
     group.add_argument("--char-lm-dir", default=None, help=argparse.SUPPRESS)  # driver → workers
+
+
+def lm_paths(args: argparse.Namespace, system: str) -> list[str] | None:
+    """A worker's LM pair (forward, backward) for a rnnkit-clm row, else None."""
+    if not system.startswith(PREFIX):
+        return None
+    return [str(Path(args.char_lm_dir) / d) for d in DIRECTIONS]
 
 
 def requested(args: argparse.Namespace) -> bool:
@@ -74,17 +83,14 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace, systems: Se
         parser.error(f"--char-lm-text: 'train' already is {args.dataset}'s training set")
 
 
-def raw_lines(args: argparse.Namespace, train_lines: list[str], read_train) -> tuple[list[str], list[str]]:
-    """(shuffled lines of raw text, a description per source); ``--limit-train`` caps each source.
-
-    ``read_train(dataset)`` gives another tagging data set's training sentences (token lists).
-    """
+def raw_lines(args: argparse.Namespace, train_lines: list[str]) -> tuple[list[str], list[str]]:
+    """(shuffled lines of raw text, a description per source); ``--limit-train`` caps each source."""
     lines, described = [], []
     for source in args.char_lm_text.split(","):
         if source == "train":
             found = train_lines
         elif source in ("ud_ewt", "conll2003"):
-            found = [" ".join(tokens) for tokens in read_train(source)]
+            found = [" ".join(tokens) for tokens, _ in read_split(args.data, source, 0)]
         elif source == "imdb":
             with open(Path(args.data) / "imdb" / "train.jsonl", encoding="utf-8") as f:
                 found = [" ".join(re.sub(r"<br\s*/?>", " ", json.loads(line)["text"]).split()) for line in f]
@@ -99,9 +105,9 @@ def raw_lines(args: argparse.Namespace, train_lines: list[str], read_train) -> t
     return lines, described
 
 
-def pretrain(args: argparse.Namespace, train_lines: list[str], read_train, out_dir: str) -> dict:
+def pretrain(args: argparse.Namespace, train_lines: list[str], out_dir: str) -> dict:
     """Train both LMs at once, each in a child process pinned to its own core; their figures."""
-    lines, described = raw_lines(args, train_lines, read_train)
+    lines, described = raw_lines(args, train_lines)
     text = Path(out_dir) / "text.txt"
     text.write_text("\n".join(lines) + "\n", encoding="utf-8")
     cores = sorted(os.sched_getaffinity(0))
@@ -138,8 +144,8 @@ class Pretrained:
         if self._scratch is not None:
             self._scratch.cleanup()
 
-    def worker_argv(self, train_lines: list[str], read_train) -> list[str]:
-        """``train_lines``: the task's training sentences; ``read_train``: see :func:`raw_lines`."""
+    def worker_argv(self, train_lines: list[str]) -> list[str]:
+        """``train_lines``: the task's training texts (raw)."""
         if not self.needed:
             return []
         out = self.args.char_lm_from or self.args.char_lm_out
@@ -150,7 +156,7 @@ class Pretrained:
                 self._scratch = tempfile.TemporaryDirectory(prefix="rnnkit-bench-clm-")
                 out = self._scratch.name
             Path(out).mkdir(parents=True, exist_ok=True)
-            self.figures = pretrain(self.args, train_lines, read_train, out)
+            self.figures = pretrain(self.args, train_lines, out)
         return ["--char-lm-dir", out]
 
     def section(self) -> str:
@@ -166,7 +172,7 @@ class Pretrained:
                 f"{f[DIRECTIONS[0]]['characters'] / 1e6:.1f} M characters of {f['sources']}, lines shuffled; "
                 f"1-layer LSTM, E {EMBEDDING}, H {f['hidden']}, bptt {BPTT}, batch {f.get('batch', 32)} ({each}; "
                 "validation: the last 0.5% of the text each reads). Frozen, their states at each word join the word "
-                "vector (Tagger(lm_features=...)).")
+                "vector (lm_features=...).")
 
 
 def _train_one(direction: str, text_file: str, out_dir: str, seconds: float, hidden: int, batch: int, device: str,

@@ -7,6 +7,9 @@ early stopping on dev accuracy every ``--eval-every`` steps, then scored on test
     rnnkit-mean / rnnkit-max / rnnkit-attention   the same with a pooling read-out
     rnnkit-lm-final (-mean, -max, -attention)   the same started from a rnnkit word LM pretrained first
                       (``--pretrained-lm-minutes``; see _pretrained_lm.py), its time reported apart
+    rnnkit-clm-final (-mean, -max, -attention)  the same with the states of a forward and a backward
+                      character LM at each word, frozen (``--char-lm-minutes`` or ``--char-lm-from``; see
+                      _pretrained_char_lm.py)
     bare              a bare PyTorch Bi-LSTM on the two final states (below: packed sequences, shuffled
                       batches without length bucketing, the same sizes and optimiser)
 
@@ -17,6 +20,8 @@ out, leaving 22,500 to train on; reviews are cut at ``--max-length`` tokens. Run
     python benchmarks/classification.py --dataset imdb --systems rnnkit-final,bare --device cuda
     flock /tmp/rnnkit-bench.lock python benchmarks/classification.py --dataset sst2 --budget 420 \
         --systems rnnkit-final,rnnkit-lm-final,bare --pretrained-lm-minutes 10 --lm-text train,imdb
+    flock /tmp/rnnkit-bench.lock python benchmarks/classification.py --dataset sst2 --budget 600 \
+        --systems rnnkit-clm-final,rnnkit-clm-attention,bare --char-lm-from runs/clm
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+import _pretrained_char_lm as pretrained_char_lm
 import _pretrained_lm as pretrained_lm
 from _record import publish
 from _setup import start
@@ -71,8 +77,8 @@ def load(args: argparse.Namespace):
 def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     from_lm = system.startswith(pretrained_lm.PREFIX)
     classifier = Classifier(embedding_dim=args.embedding_dim, hidden_size=args.hidden, dropout=DROPOUT,
-                            pooling=system.removeprefix("rnnkit-lm-" if from_lm else "rnnkit-"),
-                            init_from=args.lm_checkpoint if from_lm else None, batch_size=args.batch_size,
+                            pooling=system.rsplit("-", 1)[1], init_from=args.lm_checkpoint if from_lm else None,
+                            lm_features=pretrained_char_lm.lm_paths(args, system), batch_size=args.batch_size,
                             train_config=rnnkit_config(args))
     seconds = fit_timed(classifier, train, dev)
     start = time.perf_counter()
@@ -148,8 +154,9 @@ def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=("sst2", "imdb"), default="sst2", help="default sst2")
-    parser.add_argument("--systems", default=None, help=f"comma-separated, of {SYSTEMS} and rnnkit-lm-<read-out> "
-                        "(default: all four read-outs and bare, plus rnnkit-lm-final with --pretrained-lm-minutes)")
+    parser.add_argument("--systems", default=None, help=f"comma-separated, of {SYSTEMS}, rnnkit-lm-<read-out> and "
+                        "rnnkit-clm-<read-out> (default: all four read-outs and bare, plus rnnkit-lm-final with "
+                        "--pretrained-lm-minutes and rnnkit-clm-final with character LMs)")
     parser.add_argument("--budget", type=float, default=300.0, help="training seconds per system (default 300)")
     parser.add_argument("--eval-every", type=int, default=100, help="validate every N steps (default 100)")
     parser.add_argument("--batch-size", type=int, default=32, help="texts per batch (default 32)")
@@ -158,14 +165,19 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=150, help="hidden size per direction (default 150)")
     parser.add_argument("--max-length", type=int, default=400, help="keep the first N tokens (default 400)")
     add_shared_arguments(parser, "texts")
+    pretrained_char_lm.add_arguments(parser)
     args = start(parser)
     if serve_worker(args, load, run_rnnkit, run_bare):
         return
-    systems = (args.systems or SYSTEMS + (",rnnkit-lm-final" if pretrained_lm.requested(args) else "")).split(",")
+    default = SYSTEMS + (",rnnkit-lm-final" if pretrained_lm.requested(args) else "") + (
+        ",rnnkit-clm-final" if pretrained_char_lm.requested(args) else "")
+    systems = (args.systems or default).split(",")
     pretrained_lm.check(parser, args, systems)
-    with pretrained_lm.Pretrained(args, systems) as lm:
-        lines = [" ".join(tokens) for tokens, _ in read_splits(args)[0]] if lm.trains else []
-        results = run_systems(__file__, systems, args, lm.worker_argv(lines, True, args.embedding_dim, args.hidden))
+    pretrained_char_lm.check(parser, args, systems)
+    with pretrained_lm.Pretrained(args, systems) as lm, pretrained_char_lm.Pretrained(args, systems) as char_lms:
+        lines = [" ".join(tokens) for tokens, _ in read_splits(args)[0]] if lm.trains or char_lms.trains else []
+        extra = lm.worker_argv(lines, True, args.embedding_dim, args.hidden) + char_lms.worker_argv(lines)
+        results = run_systems(__file__, systems, args, extra)
     bare = results.get("bare")
     rows = ["| system | dev accuracy | test accuracy | Δ test vs bare | steps (epochs) | train texts/s | "
             "test texts/s | LM coverage | cores |", "|---|---|---|---|---|---|---|---|---|"]
@@ -178,7 +190,8 @@ def main() -> None:
             f"{optimiser_text(args)}, embeddings {args.embedding_dim}, hidden {args.hidden} per direction, "
             f"texts cut at {args.max_length} tokens, {how_run(results)}. "
             "Test scores use the best dev checkpoint. No external embeddings or corpora."
-            f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}\n\n" + "\n".join(rows))
+            f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}"
+            f"{char_lms.section()}\n\n" + "\n".join(rows))
     title = f"Classification: {args.dataset} (accuracy), {args.budget / 60:.1f} min per system"
     publish(title, body, args.dry_run)
 

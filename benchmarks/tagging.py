@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -39,32 +38,19 @@ import _pretrained_lm as pretrained_lm
 from _record import publish
 from _setup import start
 from _supervised_common import add_shared_arguments, fit_timed, optimiser_text, rnnkit_config, train_bare
+from _tagging_data import DATASETS, read_split
 from _workers import how_run, pct, run_systems, serve_worker
-from rnnkit.data.conll_reader import read_conll
-from rnnkit.data.conllu_reader import read_conllu
 from rnnkit.metrics.tagging import span_scores, token_accuracy
 from rnnkit.tasks.tagging import Tagger
 
-DATASETS = {
-    "ud_ewt": ("ud_english_ewt", ("en_ewt-ud-train.conllu", "en_ewt-ud-dev.conllu", "en_ewt-ud-test.conllu")),
-    "conll2003": ("conll2003", ("train.txt", "valid.txt", "test.txt")),
-}
 RNNKIT = {"rnnkit": ("softmax", 30), "rnnkit-crf": ("crf", 30), "rnnkit-nochars": ("crf", 0),
           "rnnkit-lm": ("softmax", 30), "rnnkit-lm-crf": ("crf", 30), "rnnkit-clm": ("softmax", 30),
           "rnnkit-clm-crf": ("crf", 30)}
 WORD, CHAR_DIM, CHAR_HIDDEN, DROPOUT = 100, 30, 50, 0.33
 
 
-def read_split(args: argparse.Namespace, dataset: str, split: int) -> list[tuple[list[str], list[str]]]:
-    """(tokens, tags) of a data set's training (0), dev (1) or test (2) file."""
-    folder, names = DATASETS[dataset]
-    path = Path(args.data) / folder / names[split]
-    sentences = read_conllu(path, "upos") if dataset == "ud_ewt" else read_conll(path, "ner")
-    return [(s.tokens, s.tags) for s in sentences]
-
-
 def load(args: argparse.Namespace):
-    train, dev, test = (read_split(args, args.dataset, split) for split in range(3))
+    train, dev, test = (read_split(args.data, args.dataset, split) for split in range(3))
     return train[: args.limit_train] if args.limit_train else train, dev, test
 
 
@@ -78,8 +64,7 @@ def headline(args: argparse.Namespace, gold, predicted) -> float:
 def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     head, char_dim = RNNKIT[system]
     from_lm = system.startswith(pretrained_lm.PREFIX)
-    char_lms = [f"{args.char_lm_dir}/{d}" for d in pretrained_char_lm.DIRECTIONS] \
-        if system.startswith(pretrained_char_lm.PREFIX) else None
+    char_lms = pretrained_char_lm.lm_paths(args, system)
     tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden, dropout=DROPOUT,
                     lowercase=args.lowercase, head=head, init_from=args.lm_checkpoint if from_lm else None,
                     lm_features=char_lms, batch_size=args.batch_size, train_config=rnnkit_config(args))
@@ -208,8 +193,7 @@ def main() -> None:
     with pretrained_lm.Pretrained(args, systems) as lm, pretrained_char_lm.Pretrained(args, systems) as char_lms:
         sentences = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.trains or char_lms.trains else []
         lines = [line.lower() for line in sentences] if args.lowercase else sentences
-        extra = lm.worker_argv(lines, args.lowercase, WORD, args.hidden) + char_lms.worker_argv(
-            sentences, lambda dataset: [tokens for tokens, _ in read_split(args, dataset, 0)])
+        extra = lm.worker_argv(lines, args.lowercase, WORD, args.hidden) + char_lms.worker_argv(sentences)
         results = run_systems(__file__, systems, args, extra)
     metric = "UPOS accuracy" if args.dataset == "ud_ewt" else "span F1"
     bare = results.get("bare")

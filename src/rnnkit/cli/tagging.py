@@ -12,6 +12,7 @@ Examples:
     rnnkit train classifier --train stsa.binary.train --dev stsa.binary.dev --out runs/sst
     rnnkit train lm --level word --data sentences.txt --embedding 100 --hidden 150 --layers 1 --out runs/lm-words
     rnnkit train classifier --train stsa.binary.train --embedding-dim 100 --init-from runs/lm-words --out runs/sst-lm
+    rnnkit train classifier --train stsa.binary.train --lm-features runs/clm-fw runs/clm-bw --out runs/sst-clm
     echo "a gorgeous , witty film" | rnnkit classify runs/sst
 """
 
@@ -132,11 +133,15 @@ def _add_train_tagger(train: argparse._SubParsersAction) -> None:
                       help="tag column: upos or xpos (CoNLL-U); ner, pos, chunk or a number (CoNLL) "
                            "(default: upos / ner)")
     _add_flags(parser, TAGGER_FLAGS, Tagger, "runs/tagger")
+    _add_lm_features(parser)
+    parser.set_defaults(run=run_train_tagger)
+
+
+def _add_lm_features(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lm-features", nargs="+", metavar="LM", default=None,
                         help="character-level language models (checkpoints or run directories of 'rnnkit train lm', "
                              "a backward one with --reverse) whose states join each word's vector, frozen "
                              "(Flair's contextual string embeddings; default: none)")
-    parser.set_defaults(run=run_train_tagger)
 
 
 def _train_format(args: argparse.Namespace) -> str:
@@ -151,7 +156,7 @@ def run_train_tagger(args: argparse.Namespace) -> int:
     fmt = _train_format(args)
     column = args.column or DEFAULT_COLUMNS[fmt]
     settings, config = _settings(args, TAGGER_FLAGS, Tagger)
-    if args.lm_features:
+    if args.lm_features:  # else a --config file's lm_features stands
         settings["lm_features"] = args.lm_features
     train = list(read_tagged(args.train, fmt, column))
     dev = None if args.dev is None else list(read_tagged(args.dev, fmt, column))
@@ -219,6 +224,7 @@ def _add_train_classifier(train: argparse._SubParsersAction) -> None:
     data.add_argument("--format", default="auto", choices=[f for f in TEXT_FORMATS if f != "text"],
                       help="file format; auto: by suffix (.jsonl, .tsv, .csv), else 'label sentence' (default: auto)")
     _add_flags(parser, CLASSIFIER_FLAGS, Classifier, "runs/classifier")
+    _add_lm_features(parser)
     parser.set_defaults(run=run_train_classifier)
 
 
@@ -228,6 +234,8 @@ def _read_examples(path: str, classifier: Classifier, fmt: str):
 
 def run_train_classifier(args: argparse.Namespace) -> int:
     settings, config = _settings(args, CLASSIFIER_FLAGS, Classifier)
+    if args.lm_features:  # else a --config file's lm_features stands
+        settings["lm_features"] = args.lm_features
     classifier = Classifier(**settings, train_config=config, out_dir=args.out, data_format=args.format)
     try:
         train = list(_read_examples(args.train, classifier, args.format))

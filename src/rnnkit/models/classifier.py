@@ -14,6 +14,9 @@ Other read-outs pool the outputs h^{(t)} = [→h^{(t)} ; ←h^{(t)}] of every st
     attention:  a_t = softmax_t(v^T tanh(W h^{(t)})),  r = Σ_t a_t h^{(t)}   (Bahdanau et al. 2015; Yang et al. 2016)
 
 Each read-out is a module passed to the classifier (``pooling=MeanPool()``), never a flag.
+
+With ``lm_features`` (frozen character LMs, :mod:`rnnkit.models.char_lm_features`) the Bi-RNN reads
+x_t = [E w_t ; z_t] instead of E w_t: each word's vector also holds the LMs' states at that word.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import torch
 from torch import nn
 
 from rnnkit.checks import check_dropout, check_sizes
+from rnnkit.models.char_lm_features import CharLMFeatures
 from rnnkit.models.parts import bidirectional_rnn, build_part, part_config
 
 
@@ -109,8 +113,11 @@ class BiRNNClassifier(nn.Module):
         dropout: on the embeddings, between layers and on r (default 0.5).
         pooling: :class:`FinalStates`, :class:`MeanPool`, :class:`MaxPool`, :class:`AttentionPool`, or
             its config dict (default FinalStates, the lecture's).
+        lm_features: a :class:`~rnnkit.models.char_lm_features.CharLMFeatures` or its config dict, whose
+            states z_t (Σ H_lm) join the word vectors (default None).
 
-    Inputs: ids (B, T) word ids; lengths (B,).
+    Inputs: ids (B, T) word ids; lengths (B,); context (B, T, Σ H_lm) the states z_t, ``lm_features``'s
+    output for the batch (only with it).
     Outputs: logits (B, C).
 
     Attributes: embedding.weight (V, E); rnn (the Recurrent); pooling; output.weight (C, 2·H),
@@ -136,6 +143,7 @@ class BiRNNClassifier(nn.Module):
         cell: str = "lstm",
         dropout: float = 0.5,
         pooling: nn.Module | Mapping[str, Any] | None = None,
+        lm_features: CharLMFeatures | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         check_sizes(vocab_size=vocab_size, num_classes=num_classes, embedding_dim=embedding_dim,
@@ -149,7 +157,9 @@ class BiRNNClassifier(nn.Module):
         self.cell = cell
         self.dropout = dropout
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
-        self.rnn = bidirectional_rnn(cell, embedding_dim, hidden_size, num_layers, dropout)
+        self.lm_features = CharLMFeatures(**lm_features) if isinstance(lm_features, Mapping) else lm_features
+        context_size = 0 if self.lm_features is None else self.lm_features.output_size
+        self.rnn = bidirectional_rnn(cell, embedding_dim + context_size, hidden_size, num_layers, dropout)
         self.pooling = build_part(FinalStates() if pooling is None else pooling, POOLINGS, "pooling")
         if isinstance(self.pooling, AttentionPool) and self.pooling.size != 2 * hidden_size:
             raise ValueError(f"AttentionPool size must be 2·hidden_size = {2 * hidden_size}, got {self.pooling.size}")
@@ -161,13 +171,17 @@ class BiRNNClassifier(nn.Module):
             "vocab_size": self.vocab_size, "num_classes": self.num_classes, "embedding_dim": self.embedding_dim,
             "hidden_size": self.hidden_size, "num_layers": self.num_layers, "cell": self.cell,
             "dropout": self.dropout, "pooling": part_config(self.pooling, POOLINGS),
+            "lm_features": None if self.lm_features is None else self.lm_features.get_config(),
         }
 
     @classmethod
     def from_config(cls, config: dict) -> BiRNNClassifier:
         return cls(**config)
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        out, state = self.rnn(self.drop(self.embedding(ids)), lengths=lengths)  # (B, T, 2·H)
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        if (context is None) != (self.lm_features is None):
+            raise ValueError("context (the LM states z_t) is given exactly when the classifier has lm_features")
+        x = self.embedding(ids) if context is None else torch.cat([self.embedding(ids), context], dim=2)
+        out, state = self.rnn(self.drop(x), lengths=lengths)  # (B, T, 2·H)
         h_n = state[0] if isinstance(state, tuple) else state  # (L·2, B, H)
         return self.output(self.drop(self.pooling(out, h_n[-2:], lengths)))  # last layer's two states → (B, C)

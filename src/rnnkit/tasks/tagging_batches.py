@@ -5,7 +5,8 @@ A batch of B sentences with U distinct words carries the word ids (B, T), the ch
 (U, C) and, for every position, the row of its word in that table (B, T). Frequent words ("the", ",")
 appear many times in a batch but are spelled out by the character Bi-RNN only once. A tagger with
 character-LM features (:mod:`rnnkit.models.char_lm_features`) also gets, per LM, each sentence's string
-as that LM's character ids (B, L) and the position of every word's boundary state (B, T).
+as that LM's character ids (B, L) and the position of every word's boundary state (B, T), built from the
+batch's sentences only when the LMs must run (:meth:`TaggingEncoder.lm_inputs`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 
 from rnnkit.data.batching import pad
 from rnnkit.data.vocab import PAD, UNK, Vocab
-from rnnkit.models.char_lm_features import char_lm_inputs
+from rnnkit.tasks.char_lm_context import LMInputs, lm_inputs
 
 
 @dataclass
@@ -34,7 +35,7 @@ class TaggingBatch:
     char_index: torch.Tensor  # (B, T)
     tags: torch.Tensor | None  # (B, T), 0 at padding (masked by lengths)
     indices: list[int]
-    lm_inputs: list[tuple[torch.Tensor, torch.Tensor]]  # per character LM: ids (B, L), positions (B, T)
+    sentences: Sequence[Sequence[str]]  # the words, for the character LMs' inputs (TaggingEncoder.lm_inputs)
 
     def inputs(self) -> tuple[torch.Tensor, ...]:
         """The model's positional inputs."""
@@ -110,13 +111,9 @@ class TaggingEncoder:
             ids = self._spelling[word] = self.chars.encode(word)
         return ids
 
-    def lm_inputs(self, sentences: Sequence[Sequence[str]]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def lm_inputs(self, sentences: Sequence[Sequence[str]]) -> LMInputs:
         """Per character LM: the sentences' strings as its ids (B, L) and the words' boundaries (B, T)."""
-        out = []
-        for vocab, direction in zip(self.lm_chars, self.lm_directions, strict=True):
-            texts, positions = zip(*(char_lm_inputs(s, direction) for s in sentences), strict=True)
-            out.append((pad([vocab.encode(text) for text in texts])[0], pad(positions)[0]))
-        return out
+        return lm_inputs(sentences, self.lm_chars, self.lm_directions)
 
     def batch(
         self,
@@ -137,5 +134,4 @@ class TaggingEncoder:
         tag_ids = None
         if tags is not None:
             tag_ids, _ = pad([seq if not seq or isinstance(seq[0], int) else self.tags.encode(seq) for seq in tags])
-        return TaggingBatch(words, lengths, chars, char_lengths, char_index, tag_ids, list(indices),
-                            self.lm_inputs(sentences))
+        return TaggingBatch(words, lengths, chars, char_lengths, char_index, tag_ids, list(indices), sentences)

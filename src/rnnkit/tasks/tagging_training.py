@@ -9,8 +9,8 @@ Loss per sentence of n tokens with gold tags y (mean over all tokens of a batch)
 Decoding: argmax per token (softmax) or Viterbi (:func:`rnnkit.decode.viterbi.viterbi`, CRF).
 
 A tagger with character-LM features reads their states z_t (:mod:`rnnkit.models.char_lm_features`). The
-LMs are frozen, so training computes z_t once per sentence and keeps it (float16, on the model's device):
-after the first epoch a step costs what it costs without them.
+LMs are frozen, so training computes z_t once per sentence and keeps it (float16, on the model's device;
+:mod:`rnnkit.tasks.char_lm_context`): after the first epoch a step costs what it costs without them.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from rnnkit.decode.viterbi import viterbi
 from rnnkit.engine import StepResult
 from rnnkit.metrics.tagging import span_scores, token_accuracy
 from rnnkit.models.crf import CRF
+from rnnkit.tasks.char_lm_context import ContextCache, lm_context
 from rnnkit.tasks.tagging_batches import TaggingBatch, TaggingEncoder
 
 
@@ -50,18 +51,6 @@ def decode(model: nn.Module, logits: torch.Tensor, lengths: torch.Tensor) -> lis
     return [row[:n] for row, n in zip(best, lengths.tolist(), strict=True)]
 
 
-def lm_context(model: nn.Module, batch: TaggingBatch) -> torch.Tensor | None:
-    """The batch's character-LM states z_t (B, T, Σ H_lm), or None for a tagger without LM features.
-
-    Rounded to float16, the precision training keeps them in, so that prediction sees what training saw.
-    """
-    if model.lm_features is None:
-        return None
-    device = next(model.parameters()).device
-    states = model.lm_features([(ids.to(device), positions.to(device)) for ids, positions in batch.lm_inputs])
-    return states.half().float()
-
-
 def predict_ids(
     model: nn.Module, encoder: TaggingEncoder, sentences: Sequence[Sequence[str]], batch_size: int = 64
 ) -> list[list[int]]:
@@ -77,7 +66,7 @@ def predict_ids(
             indices = [real[g] for g in group]
             batch = encoder.batch([sentences[i] for i in indices], None, indices)
             inputs = [t.to(device) for t in batch.inputs()]
-            logits = model(*inputs, context=lm_context(model, batch))
+            logits = model(*inputs, context=lm_context(model, encoder.lm_inputs(batch.sentences)))
             for i, ids in zip(indices, decode(model, logits, inputs[1]), strict=True):
                 out[i] = ids
     model.train(was_training)
@@ -121,8 +110,7 @@ class TaggingTask:
         # Dev predictions decoded while the engine computes the dev loss, so that evaluate() needs no
         # second pass over the dev set (the engine calls loss on every eval batch, then evaluate).
         self._dev_predictions: dict[int, list[int]] = {}
-        # z_t (n, Σ H_lm) of each sentence, by (training?, index): the LMs are frozen, so it never changes.
-        self._contexts: dict[tuple[bool, int], torch.Tensor] = {}
+        self._contexts = ContextCache()  # z_t of each sentence: the LMs are frozen, so it never changes
 
     def _build(self, group: Sequence[int]) -> TaggingBatch:
         return self.encoder.batch(
@@ -145,23 +133,13 @@ class TaggingTask:
             self._eval = [self.encoder.batch([sentences[i] for i in g], [tags[i] for i in g], g) for g in groups]
         return self._eval
 
-    def _context(self, model: nn.Module, batch: TaggingBatch) -> torch.Tensor | None:
-        """z_t of the batch (B, T, Σ H_lm) from the cache; the LMs run on a batch with a sentence not in it."""
-        if model.lm_features is None:
-            return None
-        keys = [(model.training, i) for i in batch.indices]  # training batches, then dev batches (eval mode)
-        if any(key not in self._contexts for key in keys):
-            states = lm_context(model, batch)  # (B, T, F)
-            for key, row, n in zip(keys, states, batch.lengths.tolist(), strict=True):
-                self._contexts[key] = row[:n].half()  # exact: lm_context rounded it
-        return nn.utils.rnn.pad_sequence([self._contexts[key] for key in keys], batch_first=True).float()
-
     def loss(self, model: nn.Module, batch: TaggingBatch, state: Any, step: int) -> StepResult:
         words = batch.words
         if model.training and self.word_dropout > 0:
             drop = torch.rand(words.shape, device=words.device) < self.word_dropout
             words = words.masked_fill(drop & (words != 0), self.encoder.words.id(self.encoder.words.unk))
-        logits = model(words, *batch.inputs()[1:], context=self._context(model, batch))  # (B, T, K)
+        context = self._contexts(model, batch.indices, batch.lengths, lambda: self.encoder.lm_inputs(batch.sentences))
+        logits = model(words, *batch.inputs()[1:], context=context)  # (B, T, K)
         if not model.training and self.dev is not None:
             for i, ids in zip(batch.indices, decode(model, logits, batch.lengths), strict=True):
                 self._dev_predictions[i] = ids

@@ -1,4 +1,5 @@
-"""Character-LM features (Flair's contextual string embeddings) and the backward (reverse) language model."""
+"""Character-LM features (Flair's contextual string embeddings) for the tagger and the classifier, and the
+backward (reverse) language model."""
 
 import random
 import shutil
@@ -11,9 +12,11 @@ from rnnkit.engine import TrainConfig
 from rnnkit.errors import ConfigError
 from rnnkit.models.char_lm_features import CharLMFeatures, char_lm_inputs
 from rnnkit.models.language_model import RNNLanguageModel
+from rnnkit.tasks.char_lm_context import lm_context
+from rnnkit.tasks.classification import ClassificationTask, Classifier
 from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.tasks.tagging import Tagger
-from rnnkit.tasks.tagging_training import TaggingTask, lm_context
+from rnnkit.tasks.tagging_training import TaggingTask
 
 WORDS = {"DET": ["the", "a"], "NOUN": ["dog", "cat", "film"], "VERB": ["runs", "sleeps", "is"]}
 
@@ -146,7 +149,9 @@ def test_cached_states_are_the_states_of_each_batch(char_lms):
                        None, 4, 0, 0.0, "accuracy")
     for epoch in (0, 1):  # the first epoch fills the cache, the second reads it in another batch order
         for batch in task.train_batches(epoch):
-            cached, computed = task._context(model, batch), lm_context(model, batch)
+            inputs = fitted.encoder_.lm_inputs(batch.sentences)
+            cached = task._contexts(model, batch.indices, batch.lengths, lambda inputs=inputs: inputs)
+            computed = lm_context(model, inputs)
             for row, n in enumerate(batch.lengths.tolist()):  # padding positions are never read
                 assert torch.equal(cached[row, :n], computed[row, :n])
     assert len(task._contexts) == len(data)
@@ -178,3 +183,75 @@ def test_cli_trains_a_tagger_on_two_lms_and_tags_with_it(char_lms, tmp_path, cap
     assert main(["tag", str(run), str(text)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [len(line.split()) for line in lines] == [3, 3] and all("/" in w for w in lines[0].split())
+
+
+# ----- the classifier with LM features -----
+
+
+def labelled(n: int, seed: int) -> list[tuple[list[str], str]]:
+    """Texts labelled by whether a dog is in them."""
+    return [(tokens, "dog" if "dog" in tokens else "other") for tokens, _ in tagged(n, seed)]
+
+
+def classifier(char_lms, **changes):
+    settings = {"embedding_dim": 8, "hidden_size": 6, "batch_size": 4, "lm_features": [char_lms["fw"], char_lms["bw"]],
+                "train_config": TrainConfig(epochs=3, progress="off", device="cpu", seed=2), **changes}
+    return Classifier(**settings)
+
+
+def test_the_classifier_reads_both_lms_and_its_checkpoint_stands_alone(char_lms, tmp_path):
+    copies = {name: str(shutil.copytree(char_lms[name], tmp_path / name)) for name in ("fw", "bw")}
+    fitted = classifier(copies, pooling="attention", out_dir=str(tmp_path / "run")).fit(labelled(24, 2),
+                                                                                         labelled(8, 3))
+    features = fitted.model_.lm_features
+    assert features.directions == ["forward", "backward"] and fitted.model_.rnn.input_size == 8 + 20
+    lm = LanguageModel.load(char_lms["fw"]).model_
+    for name, value in lm.state_dict().items():  # frozen: training left the LM weights as they were
+        assert torch.equal(value, features.lms[0].state_dict()[name]), name
+    texts = [tokens for tokens, _ in labelled(10, 4)] + [["a", "zebra", "sleeps"]]
+    for path in copies.values():  # the saved classifier needs the LMs no more
+        shutil.rmtree(path)
+    loaded = Classifier.load(tmp_path / "run")
+    assert torch.equal(loaded.predict_proba(texts), fitted.predict_proba(texts))
+    assert loaded.lm_features == [copies["fw"], copies["bw"]]  # provenance
+
+
+def test_the_classifier_lms_read_the_words_as_written(char_lms):
+    fitted = classifier(char_lms, lowercase=True).fit(labelled(16, 5))
+    assert fitted._ids(["The", "dog"]) == fitted._ids(["the", "dog"])  # the same words for the embeddings
+    upper, lower = fitted.predict_proba([["The", "dog"], ["the", "dog"]])
+    assert not torch.equal(upper, lower)  # but not for the LMs, which saw no capital letter
+
+
+def test_classifier_cached_states_are_the_states_of_each_batch(char_lms):
+    data = labelled(12, 5)
+    fitted = classifier(char_lms).fit(data)
+    model = fitted.model_.train()
+    words = [tokens for tokens, _ in data]
+    task = ClassificationTask(([fitted._ids(w) for w in words], [0] * len(data), words), None, 4, 0,
+                              fitted.classes_.symbols, lm_inputs=fitted._lm_inputs)
+    for epoch in (0, 1):  # the first epoch fills the cache, the second reads it in another batch order
+        for batch in task.train_batches(epoch):
+            inputs = fitted._lm_inputs([words[i] for i in batch.indices])
+            cached = task._contexts(model, batch.indices, batch.lengths, lambda inputs=inputs: inputs)
+            computed = lm_context(model, inputs)
+            for row, n in enumerate(batch.lengths.tolist()):  # padding positions are never read
+                assert torch.equal(cached[row, :n], computed[row, :n])
+    assert len(task._contexts) == len(data)
+
+
+def test_cli_trains_a_classifier_on_two_lms_and_classifies_with_it(char_lms, tmp_path, capsys):
+    train = tmp_path / "train.txt"
+    train.write_text("".join(f"{label} {' '.join(tokens)}\n" for tokens, label in labelled(16, 7)))
+    run = tmp_path / "clf"
+    assert main(["train", "classifier", "--train", str(train), "--dev", str(train), "--lm-features",
+                 char_lms["fw"], char_lms["bw"], "--embedding-dim", "8", "--hidden", "6", "--epochs", "2",
+                 "--progress", "off", "--out", str(run)]) == 0
+    capsys.readouterr()
+    text = tmp_path / "raw.txt"
+    text.write_text("the dog runs\na film is\n")
+    assert main(["classify", str(run), str(text)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(line.split()[0] in ("dog", "other") for line in lines)
+    assert main(["train", "classifier", "--train", str(train), "--lm-features", char_lms["word"],
+                 "--out", str(tmp_path / "bad")]) == 2
