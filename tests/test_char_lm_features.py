@@ -130,9 +130,7 @@ def test_the_tagger_reads_both_lms_and_its_checkpoint_stands_alone(char_lms, tmp
     features = fitted.model_.lm_features
     assert features.directions == ["forward", "backward"] and features.output_size == 20
     assert fitted.model_.rnn.input_size == 8 + 8 + 20
-    lm = LanguageModel.load(char_lms["bw"]).model_
-    for name, value in lm.state_dict().items():  # frozen: training left the LM weights as they were
-        assert torch.equal(value, features.lms[1].state_dict()[name]), name
+    assert_unchanged(char_lms["bw"], features.lms[1])
     sentences = [tokens for tokens, _ in tagged(10, 4)] + [["a", "zebra", "sleeps"]]
     for path in copies.values():  # the saved tagger needs the LMs no more
         shutil.rmtree(path)
@@ -147,14 +145,26 @@ def test_cached_states_are_the_states_of_each_batch(char_lms):
     model = fitted.model_.train()
     task = TaggingTask(fitted.encoder_, ([s for s, _ in data], [fitted.encoder_.tags.encode(t) for _, t in data]),
                        None, 4, 0, 0.0, "accuracy")
-    for epoch in (0, 1):  # the first epoch fills the cache, the second reads it in another batch order
+    assert_cache_holds_fresh_states(task, model, lambda batch: fitted.encoder_.lm_inputs(batch.sentences), len(data))
+
+
+def assert_unchanged(path, lm):
+    """Frozen: training left the weights of the LM at ``path`` as they were in the model's ``lm``."""
+    for name, value in LanguageModel.load(path).model_.state_dict().items():
+        assert torch.equal(value, lm.state_dict()[name]), name
+
+
+def assert_cache_holds_fresh_states(task, model, inputs_of, count):
+    """The first epoch fills the task's cache, the second reads it in another batch order: each time, the cached
+    states of a batch equal the LMs' states computed afresh from ``inputs_of(batch)``."""
+    for epoch in (0, 1):
         for batch in task.train_batches(epoch):
-            inputs = fitted.encoder_.lm_inputs(batch.sentences)
+            inputs = inputs_of(batch)
             cached = task._contexts(model, batch.indices, batch.lengths, lambda inputs=inputs: inputs)
             computed = lm_context(model, inputs)
             for row, n in enumerate(batch.lengths.tolist()):  # padding positions are never read
                 assert torch.equal(cached[row, :n], computed[row, :n])
-    assert len(task._contexts) == len(data)
+    assert len(task._contexts) == count
 
 
 def test_word_lms_and_missing_lms_are_clear_errors(char_lms, tmp_path):
@@ -205,9 +215,7 @@ def test_the_classifier_reads_both_lms_and_its_checkpoint_stands_alone(char_lms,
                                                                                          labelled(8, 3))
     features = fitted.model_.lm_features
     assert features.directions == ["forward", "backward"] and fitted.model_.rnn.input_size == 8 + 20
-    lm = LanguageModel.load(char_lms["fw"]).model_
-    for name, value in lm.state_dict().items():  # frozen: training left the LM weights as they were
-        assert torch.equal(value, features.lms[0].state_dict()[name]), name
+    assert_unchanged(char_lms["fw"], features.lms[0])
     texts = [tokens for tokens, _ in labelled(10, 4)] + [["a", "zebra", "sleeps"]]
     for path in copies.values():  # the saved classifier needs the LMs no more
         shutil.rmtree(path)
@@ -230,14 +238,8 @@ def test_classifier_cached_states_are_the_states_of_each_batch(char_lms):
     words = [tokens for tokens, _ in data]
     task = ClassificationTask(([fitted._ids(w) for w in words], [0] * len(data), words), None, 4, 0,
                               fitted.classes_.symbols, lm_inputs=fitted._lm_inputs)
-    for epoch in (0, 1):  # the first epoch fills the cache, the second reads it in another batch order
-        for batch in task.train_batches(epoch):
-            inputs = fitted._lm_inputs([words[i] for i in batch.indices])
-            cached = task._contexts(model, batch.indices, batch.lengths, lambda inputs=inputs: inputs)
-            computed = lm_context(model, inputs)
-            for row, n in enumerate(batch.lengths.tolist()):  # padding positions are never read
-                assert torch.equal(cached[row, :n], computed[row, :n])
-    assert len(task._contexts) == len(data)
+    assert_cache_holds_fresh_states(task, model, lambda batch: fitted._lm_inputs([words[i] for i in batch.indices]),
+                                    len(data))
 
 
 def test_cli_trains_a_classifier_on_two_lms_and_classifies_with_it(char_lms, tmp_path, capsys):

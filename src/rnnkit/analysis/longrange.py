@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from rnnkit.analysis.problems import AddingProblem, CopyProblem, make_problem
-from rnnkit.engine import StepResult, TrainConfig, Trainer
+from rnnkit.engine import StepResult, TrainConfig, Trainer, evaluating
 from rnnkit.models.longrange import LongRangeModel
 
 log = logging.getLogger("rnnkit.analysis")
@@ -106,12 +106,9 @@ class LongRangeTask:
     def score(self, model: nn.Module, data: Batch | None = None) -> dict[str, float]:
         """The problem's metrics on ``data`` (default: the test set), in eval mode without gradients."""
         x, y = self.test if data is None else data
-        was_training = model.training
-        model.eval()
         device = next(model.parameters()).device
-        with torch.no_grad():
+        with evaluating(model):
             logits = torch.cat([model(x[i : i + 250].to(device)).cpu() for i in range(0, len(y), 250)])
-        model.train(was_training)
         return self.problem.metrics(logits, y)
 
 

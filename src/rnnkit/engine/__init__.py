@@ -19,7 +19,7 @@ from rnnkit.engine.checkpoint import (
 )
 from rnnkit.engine.config import TrainConfig, add_train_arguments, train_config_from_args
 from rnnkit.engine.structures import detach, to_device
-from rnnkit.engine.task import StepResult, TrainingTask
+from rnnkit.engine.task import StepResult, TrainingTask, evaluating
 from rnnkit.engine.trainer import Trainer, TrainResult, resolve_device
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "add_train_arguments",
     "config_builder",
     "detach",
+    "evaluating",
     "load_checkpoint",
     "load_model",
     "read_meta",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -43,3 +44,24 @@ class TrainingTask(Protocol):
     def loss(self, model: nn.Module, batch: Any, state: Any, step: int) -> StepResult:
         """Mean loss of ``batch``; ``state`` is the carried state (None at each epoch start)."""
         ...
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """The block runs with ``model`` in eval mode and no gradients; the model's mode is restored after.
+
+    Example:
+        >>> model = nn.Linear(2, 1)
+        >>> with evaluating(model):
+        ...     model.training, torch.is_grad_enabled()
+        (False, False)
+        >>> model.training, torch.is_grad_enabled()
+        (True, True)
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)

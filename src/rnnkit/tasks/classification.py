@@ -31,6 +31,7 @@ from rnnkit.data.batching import Batches, length_buckets, pad
 from rnnkit.data.labelled_text import LabelledText
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.engine import StepResult, TrainConfig, Trainer, config_builder, load_model, resolve_device, save_model
+from rnnkit.engine.task import evaluating
 from rnnkit.errors import CheckpointError, ConfigError, DataError
 from rnnkit.metrics.confusion import ConfusionMatrix
 from rnnkit.models.char_lm_features import CharLMFeatures
@@ -127,12 +128,9 @@ class ClassificationTask:
         if self.dev is None:
             return {}
         device = next(model.parameters()).device
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model):
             predicted = [p for batch in self.eval_batches()
                          for p in self._logits(model, batch, batch.ids.to(device)).argmax(1).tolist()]
-        model.train(was_training)
         gold = [g for batch in self.eval_batches() for g in batch.labels.tolist()]
         matrix = ConfusionMatrix([self.classes[g] for g in gold], [self.classes[p] for p in predicted], self.classes)
         return {"accuracy": matrix.accuracy, "macro_f1": matrix.macro_f1}
@@ -308,15 +306,12 @@ class Classifier:
         groups = length_buckets([len(r) for r in ids], max(64, self.batch_size), 0, 0, shuffle=False)
         model = self.model_
         device = next(model.parameters()).device
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model):
             for group in groups:
                 batch = make_batch([ids[i] for i in group], None, group)
                 context = lm_context(model, self._lm_inputs([words[i] for i in group])) if self.lm_chars_ else None
                 logits = model(batch.ids.to(device), batch.lengths.to(device), context=context)
                 out[group] = torch.softmax(logits, dim=1).cpu()
-        model.train(was_training)
         return out
 
     def predict(self, texts: Iterable[Sequence[str]]) -> list[str]:

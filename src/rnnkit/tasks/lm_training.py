@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.data.streams import ShardedStreams, TokenStreams
-from rnnkit.engine.task import StepResult
+from rnnkit.engine.task import StepResult, evaluating
 from rnnkit.tasks.scheduled_sampling import SamplingSchedule, unroll
 
 
@@ -103,16 +103,13 @@ def forward_window(
 
 def stream_loss(model: torch.nn.Module, streams: TokenStreams) -> float:
     """Mean next-token cross-entropy (nats) over all windows of ``streams``, state carried, no gradients."""
-    was_training = model.training
-    model.eval()
     total, state = 0.0, None
-    with torch.no_grad():
+    with evaluating(model):
         for inputs, targets in streams:
             logits, state = forward_window(model, inputs, state)
             total += F.cross_entropy(
                 logits.reshape(-1, logits.size(-1)), targets.to(logits.device).reshape(-1), reduction="sum"
             ).item()
-    model.train(was_training)
     loss = total / streams.num_tokens
     if not math.isfinite(loss):
         raise FloatingPointError("the model's loss on this text is not finite")

@@ -24,7 +24,7 @@ from torch import nn
 
 from rnnkit.data.batching import Batches, length_buckets
 from rnnkit.decode.viterbi import viterbi
-from rnnkit.engine import StepResult
+from rnnkit.engine import StepResult, evaluating
 from rnnkit.metrics.tagging import span_scores, token_accuracy
 from rnnkit.models.crf import CRF
 from rnnkit.tasks.char_lm_context import ContextCache, lm_context
@@ -56,12 +56,10 @@ def predict_ids(
 ) -> list[list[int]]:
     """Tag ids for every sentence (empty sentences get []), in the input order, batched by length."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     out: list[list[int]] = [[] for _ in sentences]
     real = [i for i, s in enumerate(sentences) if s]
     groups = length_buckets([len(sentences[i]) for i in real], batch_size, seed=0, epoch=0, shuffle=False)
-    with torch.no_grad():
+    with evaluating(model):
         for group in groups:
             indices = [real[g] for g in group]
             batch = encoder.batch([sentences[i] for i in indices], None, indices)
@@ -69,7 +67,6 @@ def predict_ids(
             logits = model(*inputs, context=lm_context(model, encoder.lm_inputs(batch.sentences)))
             for i, ids in zip(indices, decode(model, logits, inputs[1]), strict=True):
                 out[i] = ids
-    model.train(was_training)
     return out
 
 

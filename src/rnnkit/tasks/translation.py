@@ -27,6 +27,7 @@ from rnnkit.data.tokenizers import make_tokenizer, tokenizer_from_json
 from rnnkit.data.vocab import BOS, EOS, PAD, UNK, Vocab
 from rnnkit.decode.beam import Hypothesis, beam_search
 from rnnkit.engine import TrainConfig, Trainer, config_builder, load_model, read_meta, resolve_device, save_model
+from rnnkit.engine.task import evaluating
 from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
 from rnnkit.models.attention import make_attention
 from rnnkit.models.seq2seq import Seq2Seq
@@ -198,18 +199,16 @@ class Translator:
         device = next(model.parameters()).device
         order = sorted((i for i in range(len(sources)) if sources[i]), key=lambda i: len(sources[i]))
         results: dict[int, list[Hypothesis]] = {}
-        was_training = model.training
-        model.eval()
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            lengths = torch.tensor([len(sources[i]) for i in chunk], device=device)
-            src = torch.zeros(len(chunk), int(lengths.max()), dtype=torch.long, device=device)
-            for row, i in enumerate(chunk):
-                src[row, : len(sources[i])] = torch.tensor(sources[i], device=device)
-            found = beam_search(model, src, lengths, self.target_vocab_[BOS], self.target_vocab_[EOS], beam, n_best,
-                                s.length_penalty, s.max_len_a, s.max_len_b, return_attention=attention)
-            results.update(zip(chunk, found, strict=True))
-        model.train(was_training)
+        with evaluating(model):
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                lengths = torch.tensor([len(sources[i]) for i in chunk], device=device)
+                src = torch.zeros(len(chunk), int(lengths.max()), dtype=torch.long, device=device)
+                for row, i in enumerate(chunk):
+                    src[row, : len(sources[i])] = torch.tensor(sources[i], device=device)
+                found = beam_search(model, src, lengths, self.target_vocab_[BOS], self.target_vocab_[EOS], beam,
+                                    n_best, s.length_penalty, s.max_len_a, s.max_len_b, return_attention=attention)
+                results.update(zip(chunk, found, strict=True))
         empty = [Hypothesis([], 0.0, 0.0, None)]  # an empty source translates to an empty line
         return [results.get(i, empty) for i in range(len(sources))]
 
