@@ -100,6 +100,24 @@ def test_early_stopping_on_a_task_metric_and_restore_best(tmp_path):
     assert not all(torch.equal(last[k], v) for k, v in model.state_dict().items())
 
 
+def test_a_resumed_run_reports_the_best_weights_it_keeps(tmp_path):
+    class Scored(ToyTask):
+        calls = 0
+
+        def evaluate(self, model):
+            Scored.calls += 1
+            return {"f1": [0.5, 0.9, 0.6][Scored.calls - 1]}
+
+    settings = {**BASE, "eval_every": 4, "monitor": "f1", "monitor_mode": "max"}
+    # Stopped at step 6: last/ is saved, then a closing validation (0.9, the best) writes best/.
+    first = Trainer(ToyNet(), Scored(), TrainConfig(**settings, max_steps=6), tmp_path, META).fit()
+    assert (first.best_metric, first.best_step) == (0.9, 6)
+    # Resumed from last/ (as if the closing validation had not happened), validated once more at step 8 (0.6).
+    resumed = Trainer(ToyNet(), Scored(), TrainConfig(**settings, max_steps=8), tmp_path, META).fit(resume=True)
+    assert (resumed.best_metric, resumed.best_step) == (0.9, 6)  # what best/ holds
+    assert load_checkpoint(tmp_path / "best")[0]["training"]["metric"] == 0.9
+
+
 def test_unknown_monitor_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"monitor 'bleu'.*available: loss"):
         fit(tmp_path, monitor="bleu")

@@ -44,6 +44,7 @@ class RunDirectory:
         self.ctx = ctx
         self.device = device
         self.best_saved: float | None = None  # the monitored value of the weights in best/
+        self.best_saved_step: int | None = None  # and the step they are from
 
     def training_meta(self, state: LoopState, metric: float | None) -> dict[str, Any]:
         """``model.json``'s ``training`` section."""
@@ -68,17 +69,18 @@ class RunDirectory:
                 shutil.rmtree(self.path / name)
         self.path.mkdir(parents=True, exist_ok=True)
 
+    def beats(self, value: float, other: float) -> bool:
+        """Whether the monitored ``value`` is better than ``other``."""
+        return value < other if self.config.monitor_mode == "min" else value > other
+
     def save_best(self, state: LoopState, value: float) -> None:
         """Write ``best/`` if ``value`` beats the weights already there."""
-        if self.best_saved is None:
-            better = not math.isnan(value)
-        else:
-            better = value < self.best_saved if self.config.monitor_mode == "min" else value > self.best_saved
+        better = not math.isnan(value) if self.best_saved is None else self.beats(value, self.best_saved)
         if better and self.ctx.is_main:
             meta = self.training_meta(state, value)
             checkpoint.save_checkpoint(self.path / "best", self.model.state_dict(), self.model_meta, meta)
         if better:
-            self.best_saved = value
+            self.best_saved, self.best_saved_step = value, state.step
 
     def save_last(self, state: LoopState, carried: Any, optimizer: torch.optim.Optimizer, schedule: LRSchedule) -> None:
         """Write the resumable ``last/`` (collective: every rank gives its RNG and carried state)."""
@@ -140,7 +142,8 @@ class RunDirectory:
         except (KeyError, TypeError, ValueError, IndexError) as err:
             raise CheckpointError(f"{trainer_file}: corrupt trainer state ({err!r})") from None
         if (self.path / "best" / checkpoint.MODEL_META).is_file():
-            self.best_saved = checkpoint.read_meta(self.path / "best").get("training", {}).get("metric")
+            saved = checkpoint.read_meta(self.path / "best").get("training", {})
+            self.best_saved, self.best_saved_step = saved.get("metric"), saved.get("step")
         log.info("resuming from %s at step %d (epoch %d)", source, state.step, state.epoch)
         return state, carried
 

@@ -206,13 +206,23 @@ class Trainer:
         finally:
             progress.close()
         self.metrics_log.plot(state.history)
+        best_metric, best_step = self._best(state)
         if reason == "interrupted":
             log.warning("interrupted at step %d; saved %s (continue with resume)", state.step, self.out_dir / "last")
         else:
-            log.info("stopped (%s) at step %d; best %s %s", reason, state.step, cfg.monitor, state.best_metric)
+            log.info("stopped (%s) at step %d; best %s %s", reason, state.step, cfg.monitor, best_metric)
         if cfg.restore_best:
             self.run_dir.load_best()
-        return TrainResult(state.best_metric, state.step, state.history, reason, state.best_step, state.epoch)
+        return TrainResult(best_metric, state.step, state.history, reason, best_step, state.epoch)
+
+    def _best(self, state: LoopState) -> tuple[float | None, int | None]:
+        """The best monitored value and its step: the run's own, or best/'s where that is better. A resumed
+        run starts from last/, saved before the closing validation of the run it continues; that
+        validation's weights may be the ones in best/."""
+        saved = self.run_dir.best_saved
+        if saved is None or (state.best_metric is not None and not self.run_dir.beats(saved, state.best_metric)):
+            return state.best_metric, state.best_step
+        return saved, self.run_dir.best_saved_step
 
     def _per_rank(self, batches: Any, epoch: int) -> int:
         per_rank = len(batches) // self.ctx.world_size
@@ -323,9 +333,7 @@ class Trainer:
             available = ", ".join(sorted(metrics)) or "none: the task has no validation data"
             raise ConfigError(f"monitor {cfg.monitor!r} is not a validation metric (available: {available})")
         self.schedule.observe(value)
-        improved = state.best_metric is None or (
-            value < state.best_metric if cfg.monitor_mode == "min" else value > state.best_metric
-        )
+        improved = state.best_metric is None or self.run_dir.beats(value, state.best_metric)
         if improved:
             state.best_metric, state.best_step, state.bad_evals = value, state.step, 0
         else:
