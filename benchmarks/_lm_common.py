@@ -11,6 +11,7 @@ same held-out streams at the end.
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 from collections import Counter
@@ -23,11 +24,13 @@ from torch import nn
 from _setup import add_machine_arguments
 from rnnkit.data.streams import TokenStreams
 from rnnkit.data.vocab import Vocab
+from rnnkit.engine import load_checkpoint
 from rnnkit.tasks.language_model import LanguageModel
 from rnnkit.tasks.lm_training import stream_loss, streams_for
 
 WINDOW = 50  # steps per throughput window
 RNNKIT, BARE = "rnnkit", "bare nn.LSTM loop"  # the two rows of a comparison
+TRAINED = "rnnkit, its trained weights θ (not averaged)"  # the row beside a run with --average-from
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: int, embedding: int,
@@ -56,6 +59,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
                         help="both models stop after this many steps if the budget has not run out first; "
                              "the length of rnnkit's cosine schedule (default: none)")
     parser.add_argument("--min-lr", type=float, default=0.0, help="floor of the cosine schedule (default 0)")
+    parser.add_argument("--average-from", type=int, default=None,
+                        help="rnnkit validates, keeps and ends with the mean of its weights after this step "
+                             "(averaged SGD; default: off)")
     parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
     add_machine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -93,7 +99,9 @@ def recipe_text(args: argparse.Namespace) -> str:
     text = f"dropout {args.dropout}, Adam {args.lr}"
     if (dropout, lr) != (args.dropout, args.lr):
         text += f" (the bare loop: dropout {dropout}, Adam {lr})"
-    return text + (f", rnnkit's weight dropout {args.weight_dropout}" if args.weight_dropout else "")
+    text += f", rnnkit's weight dropout {args.weight_dropout}" if args.weight_dropout else ""
+    averaged = args.average_from is not None
+    return text + (f", rnnkit's weights averaged from step {args.average_from}" if averaged else "")
 
 
 def train_bare(train_ids: torch.Tensor, valid: TokenStreams, vocab_size: int, args) -> dict:
@@ -147,7 +155,7 @@ def train_rnnkit(train_text: str, valid_text: str, level: str, args, out_dir: Pa
     config = {"lr": args.lr, "clip_norm": args.clip, "time_budget": args.budget, "epochs": 10**6,
               "schedule": args.schedule, "max_steps": args.max_steps, "min_lr": args.min_lr,
               "eval_every": None, "log_every": WINDOW, "progress": "off", "device": args.device,
-              "seed": args.seed, "restore_best": False}
+              "seed": args.seed, "restore_best": False, "average_from": args.average_from}
     lm = LanguageModel(level=level, cell="lstm", hidden_size=args.hidden, num_layers=args.layers,
                        embedding_size=args.embedding, dropout=args.dropout,
                        weight_dropout=args.weight_dropout, bptt=args.bptt,
@@ -169,7 +177,8 @@ def compare(train_text: str, valid_text: str, level: str, vocab: Vocab, train_id
 
     ``vocab`` is built as rnnkit builds its own; ``train_ids`` and ``valid`` are the training text and the
     validation streams in its ids, so that both models are scored on the same streams.
-    Returns ``{name: {"steps", "tokens_per_s", "loss" (validation loss at the end), "best"}}``.
+    Returns ``{name: {"steps", "tokens_per_s", "loss" (validation loss at the end), "best"}}``; with
+    ``--average-from``, also the rnnkit run's trained (not averaged) weights at the end, ``TRAINED``.
     """
     figures = {}
     if args.only in ("both", "rnnkit"):
@@ -177,6 +186,11 @@ def compare(train_text: str, valid_text: str, level: str, vocab: Vocab, train_id
         assert run["lm"].vocab_ == vocab  # the same ids, so the same validation streams
         figures[RNNKIT] = {"steps": run["steps"], "tokens_per_s": run["tokens_per_s"], "best": run["best"],
                            "loss": validation_loss(run["lm"].model_, valid, args.device)}
+        if args.average_from is not None:  # the same run without averaging: last/ keeps the trained θ
+            trained = copy.deepcopy(run["lm"].model_)
+            trained.load_state_dict(load_checkpoint(out_dir / "last", "cpu")[1])
+            figures[TRAINED] = {**figures[RNNKIT], "best": float("nan"),
+                                "loss": validation_loss(trained, valid, args.device)}
     if args.only in ("both", "bare"):
         bare = train_bare(train_ids, valid, len(vocab), args)
         figures[BARE] = {"steps": bare["steps"], "tokens_per_s": bare["tokens_per_s"], "best": bare["best"],

@@ -39,6 +39,9 @@ def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     parser.add_argument("--schedule", choices=("constant", "plateau"), default="constant",
                         help="the rnnkit rows' learning rate: constant, or plateau (halved after 2 validations in a "
                              "row without gain); the bare loop's is constant (default constant)")
+    parser.add_argument("--average-from", type=int, default=None,
+                        help="the rnnkit rows validate, keep and end with the mean of their weights after this step "
+                             "(averaged SGD; default: off)")
     pretrained_lm.add_arguments(parser, default_text="train,imdb")
 
 
@@ -46,15 +49,17 @@ def rnnkit_config(args: argparse.Namespace) -> TrainConfig:
     """The engine's settings for an rnnkit row: the bare loop's optimiser, budget and validation steps."""
     return TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
                        schedule=args.schedule, lr_patience=PLATEAU_PATIENCE, device=args.device, progress="off",
-                       seed=args.seed, log_every=10**6)
+                       seed=args.seed, log_every=10**6, average_from=args.average_from)
 
 
 def optimiser_text(args: argparse.Namespace) -> str:
     """The optimiser as a section states it: 'Adam lr X', and the rnnkit rows' schedule where not constant."""
+    averaged = "" if args.average_from is None else \
+        f"; the rnnkit rows' weights averaged from step {args.average_from} on (validated, kept and tested averaged)"
     if args.schedule == "constant":
-        return f"Adam lr {args.lr}"
+        return f"Adam lr {args.lr}{averaged}"
     return (f"Adam lr {args.lr} (rnnkit rows: halved whenever {PLATEAU_PATIENCE + 1} validations in a row bring no "
-            "gain; the bare loop: constant)")
+            f"gain; the bare loop: constant){averaged}")
 
 
 def fit_timed(task: Any, train: Sequence, dev: Sequence) -> float:

@@ -61,7 +61,7 @@ def main() -> None:
         *[f"| {name} | {f['steps']} | {f['tokens_per_s']:,.0f} | {f['loss']:.4f} | {math.exp(f['loss']):.1f} |"
           for name, f in figures.items()],
     ]
-    if len(figures) == 2:
+    if BARE in figures and RNNKIT in figures:
         perplexity_ratio = math.exp(figures[RNNKIT]["loss"] - figures[BARE]["loss"])
         body += ["", f"- throughput ratio rnnkit / bare: **{throughput_ratio(figures):.3f}**",
                  f"- perplexity ratio rnnkit / bare: **{perplexity_ratio:.3f}** (≤ 1: rnnkit no worse)"]

@@ -12,6 +12,7 @@ rnnkit's tokens/s ≥ 0.95× the bare loop's.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -39,15 +40,15 @@ def main() -> None:
     valid = streams_for(torch.tensor(vocab.encode(valid_text)), args.bptt)
     figures = compare(train_text, valid_text, "char", vocab, torch.tensor(vocab.encode(train_text)), valid, args,
                       Path(args.out))
-    rows = [f"| {name} | {f['steps']} | {f['tokens_per_s']:,.0f} | {f['loss']:.4f} | {f['best']:.4f} |"
-            for name, f in figures.items()]
+    rows = [f"| {name} | {f['steps']} | {f['tokens_per_s']:,.0f} | {f['loss']:.4f} | "
+            + ("–" if math.isnan(f["best"]) else f"{f['best']:.4f}") + " |" for name, f in figures.items()]
     body = [
         f"Budget {args.budget:.0f} s per model on {args.device} ({args.threads} threads); "
         f"{args.layers}×{args.hidden} LSTM, E {args.embedding}, batch {args.batch_size}, bptt {args.bptt}, "
         f"{recipe_text(args)}, clip {args.clip}; rnnkit's schedule: {args.schedule}"
         + (f" to {args.min_lr} over {args.max_steps} steps" if args.schedule == "cosine" else "")
         + ("; the bare loop keeps its learning rate" if BARE in figures else "")
-        + (f"; {'both stop' if len(figures) == 2 else 'it stops'} at {args.max_steps} steps if the budget lasts "
+        + (f"; {'both stop' if BARE in figures else 'it stops'} at {args.max_steps} steps if the budget lasts "
            "that long" if args.max_steps else "")
         + "; validation = last 10 % "
         f"({valid.num_tokens:,} chars scored), loss in nats/char at the end of the budget.",
@@ -57,7 +58,7 @@ def main() -> None:
         "|---|---:|---:|---:|---:|",
         *rows,
     ]
-    if len(figures) == 2:
+    if BARE in figures and RNNKIT in figures:
         ours, bare = figures[RNNKIT]["loss"], figures[BARE]["loss"]
         body += ["", f"- throughput ratio rnnkit / bare: **{throughput_ratio(figures):.3f}** (target ≥ 0.95)",
                  f"- validation loss rnnkit − bare: **{ours - bare:+.4f}** nats/char (target ≤ 0)",

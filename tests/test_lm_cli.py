@@ -18,7 +18,7 @@ def run(tmp_path_factory):
     (root / "train.txt").write_text(TEXT, encoding="utf-8")
     code = main(["train", "lm", "--data", str(root / "train.txt"), "--hidden", "24", "--layers", "1",
                  "--bptt", "10", "--batch-size", "4", "--max-steps", "40", "--lr", "0.01", "--weight-dropout", "0.2",
-                 "--progress", "off", "--device", "cpu", "--out", str(root / "run")])
+                 "--average-from", "30", "--progress", "off", "--device", "cpu", "--out", str(root / "run")])
     assert code == 0
     return root
 
@@ -44,6 +44,14 @@ def test_train_writes_a_run_and_generate_streams_the_continuation(run, capsys):
     assert main(["generate", str(run / "run"), "--num-samples", "2", "--length", "10", "--greedy"]) == 0
     out = capsys.readouterr().out
     assert out.count("----- sample") == 2
+
+
+def test_weights_averaged_from_a_step_are_validated_and_kept(run):
+    records = [json.loads(line) for line in (run / "run" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if r["kind"] == "eval"]
+    assert evals[-1]["step"] == 40 and evals[-1]["averaged_steps"] == 10
+    trainer = json.loads((run / "run" / "last" / "trainer.json").read_text())
+    assert trainer["average"] == {"count": 10} and trainer["config"]["average_from"] == 30
 
 
 def test_score_and_evaluate_report_perplexity_and_bits_per_char(run, capsys):

@@ -55,6 +55,7 @@ class TrainConfig:
     eval_every: int | None = None  # validate every N steps (and at every epoch end); None: epoch ends only
     checkpoint_every: int | None = None  # also save last/ every N steps; None: at validations and the end
     patience: int | None = None  # early stopping after N validations without improvement; None: never
+    average_from: int | None = None  # validate and keep the mean of the weights after this step; None: off
     seed: int = 0
     device: str = "auto"  # cpu | cuda | auto
     monitor: str = "loss"  # validation metric that picks best/ ("loss" or a key of task.evaluate)
@@ -80,6 +81,8 @@ class TrainConfig:
                 raise ConfigError(f"{source}: {key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
         positive = ("lr", "epochs", "log_every", "max_steps", "time_budget", "clip_norm")
         positive += ("eval_every", "checkpoint_every", "patience")
+        if self.average_from is not None and self.average_from < 0:
+            raise ConfigError(f"{source}: average_from must be >= 0, got {self.average_from!r}")
         for key in positive:
             value = getattr(self, key)
             if value is not None and value <= 0:
@@ -200,6 +203,7 @@ _FLAG_HELP = {
     "eval_every": "validate every N steps as well as at each epoch end",
     "checkpoint_every": "save last/ every N steps as well as at each validation",
     "patience": "stop after N validations without improvement",
+    "average_from": "from this step on, validate and keep the running mean of the weights (averaged SGD)",
     "seed": "random seed",
     "device": "cpu, cuda or auto",
     "monitor": "validation metric that selects the best checkpoint",

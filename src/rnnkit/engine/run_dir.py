@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from rnnkit.engine import checkpoint, rank_state
+from rnnkit.engine.averaging import WeightAverage
 from rnnkit.engine.config import TrainConfig
 from rnnkit.engine.distributed import DistContext, broadcast_
 from rnnkit.engine.loop_state import LoopState
@@ -82,7 +83,10 @@ class RunDirectory:
         if better:
             self.best_saved, self.best_saved_step = value, state.step
 
-    def save_last(self, state: LoopState, carried: Any, optimizer: torch.optim.Optimizer, schedule: LRSchedule) -> None:
+    def save_last(
+        self, state: LoopState, carried: Any, optimizer: torch.optim.Optimizer, schedule: LRSchedule,
+        average: WeightAverage | None,
+    ) -> None:
         """Write the resumable ``last/`` (collective: every rank gives its RNG and carried state)."""
         tensors, ranks = rank_state.gather(carried, self.ctx, self.device)
         if not self.ctx.is_main:
@@ -97,6 +101,9 @@ class RunDirectory:
             "schedule": schedule.state_dict(),
             "config": self.config.to_dict(),
         }
+        if average is not None:
+            average_tensors, trainer_json["average"] = average.state()
+            tensors.update(average_tensors)
         monitor = self.config.monitor
         metric = next((r.get(monitor) for r in reversed(state.history) if r["kind"] == "eval"), None)
         checkpoint.save_checkpoint(
@@ -108,8 +115,11 @@ class RunDirectory:
             trainer_json,
         )
 
-    def restore(self, optimizer: torch.optim.Optimizer, schedule: LRSchedule) -> tuple[LoopState, Any]:
-        """Load ``last/`` into the model, optimiser, schedule and RNGs; returns the loop and carried state."""
+    def restore(
+        self, optimizer: torch.optim.Optimizer, schedule: LRSchedule, average: WeightAverage | None
+    ) -> tuple[LoopState, Any]:
+        """Load ``last/`` into the model, optimiser, schedule, weight average and RNGs; returns the loop and
+        carried state."""
         last = self.path / "last"
         meta, weights = checkpoint.load_checkpoint(last, "cpu")
         source = checkpoint.resolve(last)
@@ -125,6 +135,8 @@ class RunDirectory:
         try:
             load_optimizer_state(optimizer, tensors, data["optimizer"], str(trainer_file))
             schedule.load_state_dict(data["schedule"])
+            if average is not None:  # a run saved before averaging was switched on has no "average"
+                average.load(tensors, data.get("average", {"count": 0}))
             state = LoopState.from_json(data["loop"])
             carried = None
             if data["world_size"] == self.ctx.world_size:

@@ -7,11 +7,13 @@ One step on batch b with carried state s (truncated BPTT, Williams & Peng 1990):
     g ← g · min(1, c / ||g||_2)             clipping by norm c (Pascanu et al. 2013)
     θ ← optimiser(θ, g, η_t)                η_t from the schedule
     s ← detach(s')                          gradients stop at the batch boundary
+    θ̄ ← θ̄ + (θ − θ̄) / n                     from step ``average_from`` on (see ``averaging``)
 
 Validation (every ``eval_every`` steps and at each epoch end) computes the item-weighted mean loss
 over ``task.eval_batches()`` under ``model.eval()`` and ``torch.no_grad()``, plus ``task.evaluate(model)``;
-the ``monitor``ed value picks ``best/`` and drives early stopping and the plateau schedule.
-Each validation also writes ``last/``, a checkpoint holding everything needed to resume exactly.
+the ``monitor``ed value picks ``best/`` and drives early stopping and the plateau schedule. With weight
+averaging under way, validation sees the averaged weights θ̄. Each validation also writes ``last/``, a
+checkpoint holding everything needed to resume exactly.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ import torch
 from torch import nn
 
 from rnnkit.engine import checkpoint, rank_state
+from rnnkit.engine.averaging import WeightAverage
 from rnnkit.engine.config import TrainConfig
 from rnnkit.engine.distributed import all_gather_bytes, all_reduce_sum, broadcast_model, init_from_env, sum_gradients
 from rnnkit.engine.loop_state import LoopState
@@ -122,6 +125,7 @@ class Trainer:
         broadcast_model(self.model, ctx)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(cfg, self.params)
+        self.average = None if cfg.average_from is None else WeightAverage(self.params, cfg.average_from)
         self.metrics_log = MetricsLog(self.out_dir, enabled=ctx.is_main)
         self._interrupted = False
 
@@ -133,7 +137,7 @@ class Trainer:
         self.run_dir = RunDirectory(self.out_dir, self.model, self.model_meta, cfg, ctx, self.device)
         state, carried = LoopState(), None
         if resume:
-            state, carried = self.run_dir.restore(self.optimizer, self.schedule)
+            state, carried = self.run_dir.restore(self.optimizer, self.schedule, self.average)
         else:
             self.run_dir.start_afresh()
             rank_state.seed_everything(cfg.seed + ctx.rank)
@@ -172,6 +176,8 @@ class Trainer:
                     carried, stop = self._train_step(state, batch, carried)
                     self._train_seconds += time.perf_counter() - step_start
                     state.step += 1
+                    if self.average is not None:
+                        self.average.update(state.step)
                     state.batch_index += 1
                     progress.step(state.step)
                     if state.step % cfg.log_every == 0:
@@ -211,6 +217,8 @@ class Trainer:
             log.warning("interrupted at step %d; saved %s (continue with resume)", state.step, self.out_dir / "last")
         else:
             log.info("stopped (%s) at step %d; best %s %s", reason, state.step, cfg.monitor, best_metric)
+        if self.average is not None:
+            self.average.assign()  # training ends with the averaged weights θ̄ (last/ keeps θ for a resume)
         if cfg.restore_best:
             self.run_dir.load_best()
         return TrainResult(best_metric, state.step, state.history, reason, best_step, state.epoch)
@@ -316,33 +324,41 @@ class Trainer:
         return metrics
 
     def _validate(self, state: LoopState, carried: Any, per_rank: int, final: bool = False) -> bool:
-        """Validate, update best/ and early stopping, save last/ (unless ``final``); True: stop early."""
+        """Validate, update best/ and early stopping, save last/ (unless ``final``); True: stop early.
+
+        With weight averaging under way, the averaged weights θ̄ are the ones validated and kept in best/."""
         cfg = self.config
-        metrics = self._evaluate(state.step)
         train = state.take("since_eval")
+        averaging = self.average is not None and self.average.count > 0
+        with self.average.applied() if averaging else nullcontext():
+            metrics = self._evaluate(state.step)
+            value = metrics.get(cfg.monitor)
+            if value is None and not metrics and cfg.monitor == "loss" and "loss" in train:
+                value = train["loss"]  # no validation data: the training loss stands in
+            if value is None:
+                available = ", ".join(sorted(metrics)) or "none: the task has no validation data"
+                raise ConfigError(f"monitor {cfg.monitor!r} is not a validation metric (available: {available})")
+            improved = state.best_metric is None or self.run_dir.beats(value, state.best_metric)
+            if improved:
+                state.best_metric, state.best_step, state.bad_evals = value, state.step, 0
+            else:
+                state.bad_evals += 1
+            state.last_eval_step = state.step
+            self.run_dir.save_best(state, value)
         record: dict[str, Any] = {"kind": "eval", "step": state.step, "epoch": self._epoch(state, per_rank)}
         record.update(metrics)
         if "loss" in train:
             record["train_loss"] = train["loss"]
+        if averaging:
+            record["averaged_steps"] = self.average.count
         if final:
             record["final"] = True
-        value = metrics.get(cfg.monitor)
-        if value is None and not metrics and cfg.monitor == "loss" and "loss" in train:
-            value = train["loss"]  # no validation data: the training loss stands in
-        if value is None:
-            available = ", ".join(sorted(metrics)) or "none: the task has no validation data"
-            raise ConfigError(f"monitor {cfg.monitor!r} is not a validation metric (available: {available})")
         self.schedule.observe(value)
-        improved = state.best_metric is None or self.run_dir.beats(value, state.best_metric)
-        if improved:
-            state.best_metric, state.best_step, state.bad_evals = value, state.step, 0
-        else:
-            state.bad_evals += 1
-        state.last_eval_step = state.step
         self._append(state, record)
         shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
-        log.info("step %d  validation  %s%s", state.step, shown or f"train loss {value:.4f}", "  (best)" * improved)
-        self.run_dir.save_best(state, value)
+        averaged = f"  (weights averaged over {self.average.count} steps)" if averaging else ""
+        log.info("step %d  validation  %s%s%s", state.step, shown or f"train loss {value:.4f}", averaged,
+                 "  (best)" * improved)
         if not final:
             self._save_last(state, carried)
             if time.perf_counter() - self._last_plot > PLOT_EVERY:  # drawing takes a while: not every time
@@ -351,7 +367,7 @@ class Trainer:
         return cfg.patience is not None and state.bad_evals >= cfg.patience
 
     def _save_last(self, state: LoopState, carried: Any) -> None:
-        self.run_dir.save_last(state, carried, self.optimizer, self.schedule)
+        self.run_dir.save_last(state, carried, self.optimizer, self.schedule, self.average)
 
     def _append(self, state: LoopState, record: dict[str, Any]) -> None:
         state.history.append(record)
