@@ -5,8 +5,8 @@ For every cell formulation, 2 layers, bidirectional, padded batch:
   initial state and every parameter within a relative error of 1e-10;
 - "torch" (cuDNN) on CUDA in float32 against "autograd" on the CPU in float64 (TF32 off): within 1e-5;
 - "bptt" in float32 on CUDA against the same float64 reference: within 1e-5;
-- "torch" against "autograd", both in float32 on CUDA, with weight dropout on the recurrent matrices
-  (the same masks): within 1e-5;
+- "torch" against "autograd", both in float32 on CUDA, with weight dropout on the recurrent matrices,
+  and with locked dropout between the layers (the same masks): within 1e-5;
 - a language model of each cell, stepped one token at a time with its state carried (as generation
   does), against one pass over the whole sequence, on the device: within 1e-5.
 Exits 1 and names the failing check if any differs.
@@ -45,15 +45,19 @@ def run(layer: Recurrent, backend: str, x: torch.Tensor, h0: torch.Tensor, lengt
     return [t.detach().double().cpu() for t in (out, *finals, *grads)]
 
 
-def weight_dropout_error(layer: Recurrent, args: tuple[torch.Tensor, ...]) -> float:
-    """Relative error of cuDNN against autograd with weight dropout in training: the same seed draws the
-    same masks on both paths, so they must agree (the CPU tests check this on oneDNN)."""
-    layer.weight_dropout = 0.3
+def dropout_error(layer: Recurrent, args: tuple[torch.Tensor, ...], **dropouts: float | bool) -> float:
+    """Relative error of cuDNN against autograd in training with ``dropouts`` set on the layer (weight
+    dropout, or locked dropout between layers): the same seed draws the same masks on both paths, so they
+    must agree (the CPU tests check this on oneDNN)."""
+    kept = {name: getattr(layer, name) for name in dropouts}
+    for name, value in dropouts.items():
+        setattr(layer, name, value)
     results = []
     for backend in ("torch", "autograd"):
         torch.manual_seed(1)
         results.append(run(layer, backend, *args))
-    layer.weight_dropout = 0.0
+    for name, value in kept.items():
+        setattr(layer, name, value)
     return rel_err(*results)
 
 
@@ -108,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             checks.append(("torch float32 on the device vs autograd float64 CPU",
                            rel_err(run(layer32, "torch", *args32), reference), 1e-5))
             checks.append(("torch vs autograd, weight dropout, same masks, on device",
-                           weight_dropout_error(layer32, args32), 1e-5))
+                           dropout_error(layer32, args32, weight_dropout=0.3), 1e-5))
+            checks.append(("torch vs autograd, locked dropout, same masks, on device",
+                           dropout_error(layer32, args32, dropout=0.3, locked_dropout=True), 1e-5))
         for name, err, tol in checks:
             ok = err <= tol
             log.info("%-5s %-8s %-8s %-52s rel. error %.2e (≤ %.0e) %s", cell, variant, g, name, err, tol,

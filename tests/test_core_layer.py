@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rnnkit.cells import ElmanCell, GRUCell, LSTMCell
-from rnnkit.layers import Recurrent, reverse_padded
+from rnnkit.layers import Recurrent, locked_dropout, reverse_padded
 from rnnkit.layers.backends import choose_backend
 
 DT = torch.float64
@@ -213,3 +213,37 @@ def test_weight_dropout_acts_in_training_only_and_is_checked():
     assert Recurrent.from_config(layer.get_config()).weight_dropout == 0.5
     with pytest.raises(ValueError, match=r"weight_dropout must be in \[0, 1\), got 1.0"):
         Recurrent("gru", I, H, weight_dropout=1.0)
+
+
+def test_locked_dropout_keeps_one_mask_over_the_time_steps():
+    torch.manual_seed(0)
+    x = torch.ones(4, 7, 6, dtype=DT)
+    out = locked_dropout(x, 0.5)
+    assert set(out.unique().tolist()) == {0.0, 2.0}  # dropped or scaled by 1 / (1 − p)
+    assert torch.equal(out, out[:, :1].expand_as(out))  # the same features dropped at every step
+    assert not torch.equal(out[0], out[1]) or not torch.equal(out[1], out[2])  # a mask per sequence
+    assert locked_dropout(x, 0.5, training=False) is x
+
+
+@pytest.mark.parametrize(("cell", "variant", "g"), [f for f in FORMS if f[2] in ("tanh", "relu")],
+                         ids=lambda v: str(v))
+def test_locked_dropout_between_layers_is_the_same_on_every_backend(cell, variant, g):
+    """Between layers, every backend draws the same per-sequence masks (the fused kernel then runs one layer at
+    a time); with a fresh mask per step instead, the outputs differ."""
+    layer = _layer(cell, variant, g, num_layers=3, bidirectional=True)
+    layer.dropout, layer.locked_dropout = 0.5, True
+    x = torch.randn(B, T, I, dtype=DT, requires_grad=True)
+    h0 = torch.randn(6, B, H, dtype=DT, requires_grad=True)
+    state = (h0, torch.randn_like(h0).requires_grad_()) if cell == "lstm" else h0
+    torch.manual_seed(3)
+    expected = _run(layer, "autograd", x, state, LENGTHS)
+    backends = ["bptt"] + (["torch"] if (cell, g if cell == "elman" else variant) in HAS_TORCH_KERNEL else [])
+    for backend in backends:
+        torch.manual_seed(3)
+        got = _run(layer, backend, x, state, LENGTHS)
+        for k, (a, b) in enumerate(zip(got, expected, strict=True)):
+            assert _rel_err(a, b) <= 1e-10, f"{backend}: tensor {k} differs by {_rel_err(a, b):.1e}"
+    layer.locked_dropout = False
+    torch.manual_seed(3)
+    assert _rel_err(_run(layer, "autograd", x, state, LENGTHS)[0], expected[0]) > 1e-3
+    assert Recurrent.from_config({**layer.get_config(), "locked_dropout": True}).locked_dropout

@@ -48,3 +48,22 @@ def test_config_round_trip_and_argument_checks():
         RNNLanguageModel(vocab_size=5, hidden_size=0)
     with pytest.raises(ValueError, match=r"\(B, T\)"):
         model(torch.zeros(4, dtype=torch.long))
+
+
+@pytest.mark.parametrize("locked", [True, False])
+def test_locked_dropout_drops_the_same_units_at_every_step_of_a_window(locked):
+    """The masks on the embeddings (the RNN's input) and on the top states (the output layer's input), read
+    off as ratios: one per window and unit with ``locked_dropout``, one per element without."""
+    torch.manual_seed(0)
+    model = RNNLanguageModel(vocab_size=11, embedding_size=6, hidden_size=5, num_layers=1, dropout=0.5,
+                             locked_dropout=locked).train()
+    seen = {}
+    model.rnn.register_forward_hook(lambda m, args, out: seen.update(rnn_in=args[0], rnn_out=out[0]))
+    model.output.register_forward_pre_hook(lambda m, args: seen.update(out_in=args[0]))
+    ids = torch.randint(0, 11, (3, 20))
+    model(ids)
+    for kept, full in ((seen["rnn_in"], model.embedding(ids)), (seen["out_in"], seen["rnn_out"])):
+        mask = (kept != 0).float()  # (B, T, F)
+        assert torch.equal(kept, full * mask * 2)  # kept units scaled by 1 / (1 − p)
+        assert torch.equal(mask, mask[:, :1].expand_as(mask)) == locked
+    assert RNNLanguageModel.from_config(model.get_config()).locked_dropout == locked

@@ -63,6 +63,9 @@ def _add_train(train: argparse._SubParsersAction) -> None:
     add_setting_flags(parser, MODEL_FLAGS, signature_defaults(lm_api.LanguageModel), CHOICES)
     parser.add_argument("--tie-weights", dest="tie_weights", action=argparse.BooleanOptionalAction,
                         default=None, help="share embedding and output weights, needs E = H (default: no)")
+    parser.add_argument("--locked-dropout", dest="locked_dropout", action=argparse.BooleanOptionalAction,
+                        default=None, help="--dropout with one mask per window, the same units dropped at every "
+                                           "step (variational dropout; default: no, a fresh mask per step)")
     parser.add_argument("--reverse", dest="reverse", action=argparse.BooleanOptionalAction, default=None,
                         help="a backward character LM: read the text right to left, e.g. for a tagger's "
                              "--lm-features (default: no)")
@@ -83,7 +86,8 @@ def run_train(args: argparse.Namespace) -> int:
         valid = valid or corpus.get("valid")
     if args.config:
         settings.update(lm_api.read_settings_file(args.config))
-    given = given_settings(args, [*(name for name, _, _ in MODEL_FLAGS.values()), "tie_weights", "reverse"])
+    switches = ["tie_weights", "locked_dropout", "reverse"]
+    given = given_settings(args, [*(name for name, _, _ in MODEL_FLAGS.values()), *switches])
     for name, value in given.items():
         if args.resume and name in settings and settings[name] != value:
             raise ConfigError(f"--resume: the run was trained with {name}={settings[name]!r}; "

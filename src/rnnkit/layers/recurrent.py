@@ -10,6 +10,15 @@ from rnnkit.checks import check_dropout, check_sizes
 from rnnkit.layers.backends import RUNNERS, State, Weights, choose_backend, run_torch_stack
 
 
+def locked_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
+    """Dropout with one mask per sequence: the same features of x (B, T, F) are dropped at every time step,
+    x · m / (1 − p) with m (B, 1, F) ~ Bernoulli(1 − p) (variational dropout, Gal & Ghahramani 2016;
+    AWD-LSTM's locked dropout). Outside training, or for p = 0, x itself."""
+    if not training or p == 0:
+        return x
+    return x * x.new_empty(x.shape[0], 1, x.shape[2]).bernoulli_(1 - p).div_(1 - p)
+
+
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
     """Reverse each sequence of x (B, T, ...) within its own length; padding stays at the end.
 
@@ -43,6 +52,8 @@ class Recurrent(nn.Module):
             LSTM of Merity et al. 2018): every element of each U (the Elman cell's W_hh) is zeroed with this
             probability, the rest scaled by 1/(1 − p), with one mask per forward call shared by all time
             steps, so the same dropped U carries h(t−1) to h(t) throughout a sequence. Default 0.0.
+        locked_dropout: ``dropout`` with one mask per sequence (:func:`locked_dropout`): the same units of a
+            layer's output are dropped at every time step, rather than a fresh mask at each. Default False.
         variant: the GRU's form, "lecture" or "cudnn". Default "lecture".
         nonlinearity: the Elman cell's g. Default "tanh".
         bias: learn biases. Default True.
@@ -83,6 +94,7 @@ class Recurrent(nn.Module):
         bidirectional: bool = False,
         dropout: float = 0.0,
         weight_dropout: float = 0.0,
+        locked_dropout: bool = False,
         variant: str = "lecture",
         nonlinearity: str = "tanh",
         bias: bool = True,
@@ -100,6 +112,7 @@ class Recurrent(nn.Module):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.weight_dropout = weight_dropout
+        self.locked_dropout = locked_dropout
         self.variant = variant
         self.nonlinearity = nonlinearity
         self.bias = bias
@@ -117,7 +130,7 @@ class Recurrent(nn.Module):
 
     # The constructor's arguments, in order: what get_config saves and extra_repr shows.
     SETTINGS = ("cell", "input_size", "hidden_size", "num_layers", "bidirectional", "dropout", "weight_dropout",
-                "variant", "nonlinearity", "bias", "init", "backend")
+                "locked_dropout", "variant", "nonlinearity", "bias", "init", "backend")
 
     def get_config(self) -> dict:
         return {name: getattr(self, name) for name in self.SETTINGS}
@@ -196,6 +209,8 @@ class Recurrent(nn.Module):
             if state is None:
                 zeros = x.new_zeros(self.num_layers * self.num_directions, B, self.hidden_size)
                 state = zeros if self.cells[0].num_states == 1 else (zeros, zeros.clone())
+            if self.locked_dropout and self.dropout and self.training and self.num_layers > 1:
+                return self._torch_by_layer(x, state, lengths, weights)
             return run_torch_stack(list(self.cells), x, state, lengths, self.num_layers, self.bidirectional,
                                    self.dropout, weights)
         finals = []
@@ -218,12 +233,30 @@ class Recurrent(nn.Module):
                 finals.append(final)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)  # (B, T, D·H)
             if self.dropout and layer < self.num_layers - 1:
-                layer_input = nn.functional.dropout(layer_input, self.dropout, self.training)
+                drop = locked_dropout if self.locked_dropout else nn.functional.dropout
+                layer_input = drop(layer_input, self.dropout, self.training)
         if self.cells[0].num_states == 2:
             final_state = (torch.stack([f[0] for f in finals]), torch.stack([f[1] for f in finals]))
         else:
             final_state = torch.stack(finals)  # (L·D, B, H)
         return layer_input, final_state
+
+    def _torch_by_layer(
+        self, x: torch.Tensor, state: State, lengths: torch.Tensor | None, weights: list[Weights]
+    ) -> tuple[torch.Tensor, State]:
+        """The fused kernel one layer at a time, with a locked dropout mask between layers (torch's
+        kernel draws a fresh mask per step)."""
+        D, finals = self.num_directions, []
+        for layer in range(self.num_layers):
+            k = slice(layer * D, (layer + 1) * D)
+            initial = tuple(s[k] for s in state) if isinstance(state, tuple) else state[k]
+            x, final = run_torch_stack(list(self.cells[k]), x, initial, lengths, 1, self.bidirectional, 0.0,
+                                       weights[k])
+            finals.append(final if isinstance(final, tuple) else (final,))
+            if layer < self.num_layers - 1:
+                x = locked_dropout(x, self.dropout)
+        parts = tuple(torch.cat(part) for part in zip(*finals, strict=True))  # (L·D, B, H) each
+        return x, parts if len(parts) == 2 else parts[0]
 
     def extra_repr(self) -> str:
         defaults = Recurrent.__init__.__defaults__

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from rnnkit.checks import check_dropout, check_sizes
-from rnnkit.layers import Recurrent
+from rnnkit.layers import Recurrent, locked_dropout
 
 State = Any  # h_n (L, B, H), or the pair (h_n, c_n) for the LSTM, as rnnkit.layers.Recurrent returns it
 
@@ -40,6 +40,9 @@ class RNNLanguageModel(nn.Module):
             (default 0.0).
         weight_dropout: DropConnect on the recurrent matrices U, one mask per forward call
             (:class:`~rnnkit.layers.Recurrent`; default 0.0).
+        locked_dropout: every ``dropout`` with one mask per window, the same units dropped at all T steps
+            (variational dropout, AWD-LSTM's locked dropout; :func:`~rnnkit.layers.recurrent.locked_dropout`),
+            rather than a fresh mask per step (default False).
         tie_weights: share the embedding matrix with the output layer W_hy; needs E = H (default False).
         backend: the recurrent layer's backend (default "auto": the fastest exact path, e.g. torch's fused
             LSTM).
@@ -76,6 +79,7 @@ class RNNLanguageModel(nn.Module):
         variant: str = "lecture",
         dropout: float = 0.0,
         weight_dropout: float = 0.0,
+        locked_dropout: bool = False,
         tie_weights: bool = False,
         backend: str = "auto",
     ) -> None:
@@ -95,6 +99,7 @@ class RNNLanguageModel(nn.Module):
         self.variant = variant
         self.dropout = dropout
         self.weight_dropout = weight_dropout
+        self.locked_dropout = locked_dropout
         self.tie_weights = tie_weights
         self.backend = backend
 
@@ -106,10 +111,10 @@ class RNNLanguageModel(nn.Module):
             num_layers=num_layers,
             dropout=dropout if num_layers > 1 else 0.0,
             weight_dropout=weight_dropout,
+            locked_dropout=locked_dropout,
             variant=variant,
             backend=backend,
         )
-        self.drop = nn.Dropout(dropout)
         self.output = nn.Linear(hidden_size, vocab_size)
         if tie_weights:
             self.output.weight = self.embedding.weight
@@ -119,11 +124,16 @@ class RNNLanguageModel(nn.Module):
         the output layer (what :mod:`rnnkit.models.char_lm_features` reads)."""
         if ids.dim() != 2:
             raise ValueError(f"ids must be (B, T), got shape {tuple(ids.shape)}")
-        return self.rnn(self.drop(self.embedding(ids)), state)  # (B, T, H)
+        return self.rnn(self._drop(self.embedding(ids)), state)  # (B, T, H)
 
     def forward(self, ids: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         h, state = self.hidden_states(ids, state)  # (B, T, H)
-        return self.output(self.drop(h)), state  # (B, T, V)
+        return self.output(self._drop(h)), state  # (B, T, V)
+
+    def _drop(self, x: torch.Tensor) -> torch.Tensor:
+        """Dropout on x (B, T, F): one mask per window with ``locked_dropout``, else one per element."""
+        drop = locked_dropout if self.locked_dropout else nn.functional.dropout
+        return drop(x, self.dropout, self.training)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -135,6 +145,7 @@ class RNNLanguageModel(nn.Module):
             "variant": self.variant,
             "dropout": self.dropout,
             "weight_dropout": self.weight_dropout,
+            "locked_dropout": self.locked_dropout,
             "tie_weights": self.tie_weights,
             "backend": self.backend,
         }

@@ -64,6 +64,8 @@ class LanguageModel:
         dropout: dropout on embeddings, between layers and before the output layer (default 0.1).
         weight_dropout: DropConnect on the recurrent matrices, one mask per window (the weight-dropped LSTM
             of Merity et al. 2018; default 0.0).
+        locked_dropout: ``dropout`` with one mask per window, the same units dropped at every step
+            (variational dropout; AWD-LSTM's locked dropout; default False).
         tie_weights: share the embedding and output matrices (Press & Wolf 2016; default False).
         bptt: T, truncation length of BPTT = window length (default 100).
         batch_size: B, parallel streams (default 32).
@@ -98,6 +100,7 @@ class LanguageModel:
         embedding_size: int | None = None,
         dropout: float = 0.1,
         weight_dropout: float = 0.0,
+        locked_dropout: bool = False,
         tie_weights: bool = False,
         bptt: int = 100,
         batch_size: int = 32,
@@ -119,6 +122,7 @@ class LanguageModel:
         self.embedding_size = embedding_size
         self.dropout = dropout
         self.weight_dropout = weight_dropout
+        self.locked_dropout = locked_dropout
         self.tie_weights = tie_weights
         self.bptt = bptt
         self.batch_size = batch_size
@@ -163,6 +167,9 @@ class LanguageModel:
         for name in ("dropout", "weight_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if self.locked_dropout and self.scheduled_sampling is not None:
+            raise ConfigError("locked_dropout keeps one mask per window, but scheduled_sampling runs the model one "
+                              "step at a time: use one or the other")
 
     def _tokens(self, text: str) -> list[str]:
         """The text's tokens in reading order: right to left for a reverse model."""
@@ -187,6 +194,7 @@ class LanguageModel:
             "variant": "cudnn" if self.cell == "gru-cudnn" else "lecture",
             "dropout": self.dropout,
             "weight_dropout": self.weight_dropout,
+            "locked_dropout": self.locked_dropout,
             "tie_weights": self.tie_weights,
             "backend": self.backend,
         }
