@@ -18,7 +18,8 @@ def run(tmp_path_factory):
     (root / "train.txt").write_text(TEXT, encoding="utf-8")
     code = main(["train", "lm", "--data", str(root / "train.txt"), "--hidden", "24", "--layers", "1",
                  "--bptt", "10", "--batch-size", "4", "--max-steps", "40", "--lr", "0.01", "--weight-dropout", "0.2",
-                 "--average-from", "30", "--locked-dropout", "--progress", "off", "--device", "cpu", "--out", str(root / "run")])
+                 "--average-from", "30", "--locked-dropout", "--progress", "off", "--device", "cpu",
+                 "--out", str(root / "run")])
     assert code == 0
     return root
 
