@@ -36,28 +36,43 @@ def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     parser.add_argument("--limit-train", type=int, default=None, help=f"use the first N training {items}")
     parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
-    parser.add_argument("--schedule", choices=("constant", "plateau"), default="constant",
-                        help="the rnnkit rows' learning rate: constant, or plateau (halved after 2 validations in a "
-                             "row without gain); the bare loop's is constant (default constant)")
+    parser.add_argument("--schedule", choices=("constant", "plateau", "cosine"), default="constant",
+                        help="the rnnkit rows' learning rate: constant, plateau (halved after 2 validations in a "
+                             "row without gain) or cosine (to 0 over --max-steps); the bare loop's is constant "
+                             "(default constant)")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="the rnnkit rows stop after this many steps if the budget lasts (needed by cosine)")
     parser.add_argument("--average-from", type=int, default=None,
                         help="the rnnkit rows validate, keep and end with the mean of their weights after this step "
                              "(averaged SGD; default: off)")
     pretrained_lm.add_arguments(parser, default_text="train,imdb")
 
 
+def check_shared_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a cosine schedule without its length."""
+    if args.schedule == "cosine" and args.max_steps is None:
+        parser.error("--schedule cosine needs --max-steps (the steps the budget is expected to hold)")
+
+
 def rnnkit_config(args: argparse.Namespace) -> TrainConfig:
     """The engine's settings for an rnnkit row: the bare loop's optimiser, budget and validation steps."""
-    return TrainConfig(lr=args.lr, epochs=1000, time_budget=args.budget, eval_every=args.eval_every,
-                       schedule=args.schedule, lr_patience=PLATEAU_PATIENCE, device=args.device, progress="off",
-                       seed=args.seed, log_every=10**6, average_from=args.average_from)
+    return TrainConfig(lr=args.lr, epochs=1000, max_steps=args.max_steps, time_budget=args.budget,
+                       eval_every=args.eval_every, schedule=args.schedule, lr_patience=PLATEAU_PATIENCE,
+                       device=args.device, progress="off", seed=args.seed, log_every=10**6,
+                       average_from=args.average_from)
 
 
 def optimiser_text(args: argparse.Namespace) -> str:
     """The optimiser as a section states it: 'Adam lr X', and the rnnkit rows' schedule where not constant."""
     averaged = "" if args.average_from is None else \
         f"; the rnnkit rows' weights averaged from step {args.average_from} on (validated, kept and tested averaged)"
+    steps = "" if args.max_steps is None else f"; the rnnkit rows stop at step {args.max_steps} if the budget lasts"
+    averaged = steps + averaged
     if args.schedule == "constant":
         return f"Adam lr {args.lr}{averaged}"
+    if args.schedule == "cosine":
+        return f"Adam lr {args.lr} (rnnkit rows: cosine to 0 over {args.max_steps} steps; the bare loop: constant)" \
+            f"{averaged}"
     return (f"Adam lr {args.lr} (rnnkit rows: halved whenever {PLATEAU_PATIENCE + 1} validations in a row bring no "
             f"gain; the bare loop: constant){averaged}")
 

@@ -39,7 +39,14 @@ import _pretrained_char_lm as pretrained_char_lm
 import _pretrained_lm as pretrained_lm
 from _record import publish
 from _setup import start
-from _supervised_common import add_shared_arguments, fit_timed, optimiser_text, rnnkit_config, train_bare
+from _supervised_common import (
+    add_shared_arguments,
+    check_shared_arguments,
+    fit_timed,
+    optimiser_text,
+    rnnkit_config,
+    train_bare,
+)
 from _workers import how_run, pct, run_systems, serve_worker
 from rnnkit.data.labelled_text import read_labelled
 from rnnkit.tasks.classification import Classifier
@@ -167,6 +174,7 @@ def main() -> None:
     add_shared_arguments(parser, "texts")
     pretrained_char_lm.add_arguments(parser)
     args = start(parser)
+    check_shared_arguments(parser, args)
     if serve_worker(args, load, run_rnnkit, run_bare):
         return
     default = SYSTEMS + (",rnnkit-lm-final" if pretrained_lm.requested(args) else "") + (

@@ -37,7 +37,14 @@ import _pretrained_char_lm as pretrained_char_lm
 import _pretrained_lm as pretrained_lm
 from _record import publish
 from _setup import start
-from _supervised_common import add_shared_arguments, fit_timed, optimiser_text, rnnkit_config, train_bare
+from _supervised_common import (
+    add_shared_arguments,
+    check_shared_arguments,
+    fit_timed,
+    optimiser_text,
+    rnnkit_config,
+    train_bare,
+)
 from _tagging_data import DATASETS, read_split
 from _workers import how_run, pct, run_systems, serve_worker
 from rnnkit.metrics.tagging import span_scores, token_accuracy
@@ -65,7 +72,8 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     head, char_dim = RNNKIT[system]
     from_lm = system.startswith(pretrained_lm.PREFIX)
     char_lms = pretrained_char_lm.lm_paths(args, system)
-    tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden, dropout=DROPOUT,
+    tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden,
+                    num_layers=args.layers, dropout=args.dropout, word_dropout=args.word_dropout,
                     lowercase=args.lowercase, head=head, init_from=args.lm_checkpoint if from_lm else None,
                     lm_features=char_lms, batch_size=args.batch_size, train_config=rnnkit_config(args))
     seconds = fit_timed(tagger, train, dev)
@@ -173,6 +181,11 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=200, help="validate every N steps (default 200)")
     parser.add_argument("--batch-size", type=int, default=32, help="sentences per batch (default 32)")
     parser.add_argument("--hidden", type=int, default=200, help="sentence Bi-LSTM size per direction (default 200)")
+    parser.add_argument("--layers", type=int, default=1, help="the rnnkit rows' sentence Bi-LSTM layers (default 1)")
+    parser.add_argument("--dropout", type=float, default=DROPOUT,
+                        help=f"the rnnkit rows' dropout (default {DROPOUT}, the bare loop's)")
+    parser.add_argument("--word-dropout", type=float, default=0.05,
+                        help="the rnnkit rows' chance of reading a training word as <unk> (default 0.05)")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, all systems (default 2e-3)")
     parser.add_argument("--lowercase", action="store_true",
                         help="rnnkit rows look words up in lower case, characters keep theirs (the bare loop: as "
@@ -180,6 +193,7 @@ def main() -> None:
     add_shared_arguments(parser, "sentences")
     pretrained_char_lm.add_arguments(parser)
     args = start(parser)
+    check_shared_arguments(parser, args)
     if serve_worker(args, load, run_rnnkit, run_bare):
         return
     default = "rnnkit,bare" if args.dataset == "ud_ewt" else "rnnkit,rnnkit-crf,rnnkit-nochars,bare"
@@ -204,10 +218,13 @@ def main() -> None:
         speed = f"{r['tag_sps'] / bare['tag_sps']:.2f}×" if bare else "–"
         rows.append(f"| {name} | {pct(r['dev'])} | {pct(r['test'])} | {delta} | {r['steps']} ({r['epochs']:.1f}) | "
                     f"{r['train_sps']:.0f} | {r['tag_sps']:.0f} | {speed} | {pct(r.get('coverage'))} | {r['cores']} |")
+    layers = f" (rnnkit rows: {args.layers} layers)" if args.layers != 1 else ""
+    dropout = "" if args.dropout == DROPOUT else f" (rnnkit rows: {args.dropout})"
+    dropout += f", rnnkit rows' word dropout {args.word_dropout}"
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system, {args.threads} torch threads each, batch {args.batch_size}, "
             f"{optimiser_text(args)}, word {WORD}{' (rnnkit rows: lower-cased)' if args.lowercase else ''} "
-            f"+ char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2, "
+            f"+ char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2{layers}, dropout {DROPOUT}{dropout}, "
             f"{how_run(results)}. "
             "Test scores use the best dev checkpoint. No external embeddings or corpora."
             f"{lm.section('the rnnkit-lm rows', 'the backward direction, the character Bi-LSTM and the output layer')}"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnkit.errors import CheckpointError, RnnkitError
-from rnnkit.tasks.language_model import LanguageModel, split_settings, train
+from rnnkit.tasks.language_model import LanguageModel, train
 
 PERIODIC = "abcd efg\n" * 300
 
@@ -109,7 +109,6 @@ def test_scheduled_sampling_trains_and_logs_its_probability():
 
 
 def test_default_corpus_and_flat_settings(tmp_path):
-    assert split_settings({"hidden_size": 8, "max_steps": 2}) == ({"hidden_size": 8}, {"max_steps": 2})
     lm = train(out_dir=tmp_path / "run", hidden_size=8, num_layers=1, bptt=8, batch_size=2, max_steps=2,
                progress="off", device="cpu")
     assert "d" in lm.vocab_ and lm.corpus_["data"] is None and (tmp_path / "run" / "best").is_dir()

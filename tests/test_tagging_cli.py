@@ -129,6 +129,6 @@ def test_bad_input_gives_one_line_and_exit_code_2(runs, capsys, tmp_path):
     fails(["tag", str(runs / "sst"), str(tmp_path / "t.txt")], capsys, "expected 'tagger'")
     fails(["train", "classifier", "--train", str(runs / "sst.train"), "--pooling", "median", "--out",
            str(tmp_path / "z")], capsys, "pooling must be one of")
-    (tmp_path / "c.json").write_text('{"hidden_size": 8, "hiden": 3}', encoding="utf-8")
+    (tmp_path / "c.json").write_text('{"hidden_size": 8,\n "hiden": 3}', encoding="utf-8")
     fails(["train", "tagger", "--train", str(runs / "train.conllu"), "--config", str(tmp_path / "c.json"),
-           "--out", str(tmp_path / "w")], capsys, "c.json: unknown key(s) hiden")
+           "--out", str(tmp_path / "w")], capsys, "c.json:2: unknown key 'hiden'")

@@ -153,3 +153,16 @@ def test_an_unfitted_translator_says_so():
     assert not hasattr(translator, "model_")
     with pytest.raises(RnnkitError, match="not trained yet"):
         translator.translate(["ein hund"])
+
+
+def test_a_config_file_holds_model_and_engine_settings(files, tmp_path, capsys):
+    config = tmp_path / "t.json"
+    config.write_text('{"cell": "lstm", "max_steps": 3, "lr": 0.005}', encoding="utf-8")
+    assert train(files, tmp_path / "c", "--config", str(config), "--lr", "0.004") == 0
+    meta = json.loads((tmp_path / "c" / "last" / "model.json").read_text())
+    assert meta["settings"]["cell"] == "lstm" and meta["settings"]["hidden_size"] == 16
+    assert meta["train_config"]["max_steps"] == 3 and meta["train_config"]["lr"] == 0.004  # the flag wins
+    assert meta["train_config"]["clip_norm"] == 1.0  # the translator's default stands
+    config.write_text('{"cell": "lstm",\n "max_stepz": 3}', encoding="utf-8")
+    assert train(files, tmp_path / "d", "--config", str(config)) == 2
+    assert f"{config}:2: unknown key 'max_stepz'" in capsys.readouterr().err

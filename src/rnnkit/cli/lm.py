@@ -22,8 +22,10 @@ from rnnkit.cli.common import (
 )
 from rnnkit.engine.checkpoint import read_meta
 from rnnkit.engine.config import train_config_from_args
+from rnnkit.engine.settings import read_settings_file, split_settings
 from rnnkit.errors import ConfigError
 from rnnkit.tasks import language_model as lm_api
+from rnnkit.tasks.lm_generation import join_samples
 
 log = logging.getLogger("rnnkit.cli")
 
@@ -85,7 +87,7 @@ def run_train(args: argparse.Namespace) -> int:
         data = data or corpus.get("data")
         valid = valid or corpus.get("valid")
     if args.config:
-        settings.update(lm_api.read_settings_file(args.config))
+        settings.update(read_settings_file(args.config, lm_api.MODEL_KEYS))
     switches = ["tie_weights", "locked_dropout", "reverse"]
     given = given_settings(args, [*(name for name, _, _ in MODEL_FLAGS.values()), *switches])
     for name, value in given.items():
@@ -93,7 +95,7 @@ def run_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"--resume: the run was trained with {name}={settings[name]!r}; "
                               "model settings cannot change when resuming")
     settings.update(given)
-    model_settings, training = lm_api.split_settings(settings, args.config or "command line")
+    model_settings, training = split_settings(settings, lm_api.MODEL_KEYS, args.config or "command line")
     base = lm_api.LanguageModel(train_config=training).engine_config()
     training = train_config_from_args(args, base).to_dict()
     lm = lm_api.train(data=data, valid=valid, out_dir=args.out, resume=args.resume,
@@ -129,7 +131,7 @@ def run_generate(args: argparse.Namespace) -> int:
     stream = lm.stream(args.prime, args.length, temperature=args.temperature, top_k=args.top_k,
                        top_p=args.top_p, greedy=args.greedy, seed=args.seed, num_samples=args.num_samples)
     if lm.reverse:  # generated right to left: the samples precede the prime, and come out whole
-        for i, text in enumerate(lm_api.join_samples(stream), 1):
+        for i, text in enumerate(join_samples(stream), 1):
             heading = f"----- sample {i} -----\n" if args.num_samples > 1 else ""
             sys.stdout.write(f"{heading}{text}{args.prime}\n")
         return 0
@@ -140,7 +142,7 @@ def run_generate(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         sys.stdout.write("\n")
         return 0
-    samples = [args.prime + text for text in lm_api.join_samples(stream)]
+    samples = [args.prime + text for text in join_samples(stream)]
     for i, text in enumerate(samples, 1):
         sys.stdout.write(f"----- sample {i} -----\n{text}\n")
     return 0

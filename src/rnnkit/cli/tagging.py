@@ -19,8 +19,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import inspect
 import logging
 import sys
 from collections import deque
@@ -36,7 +34,8 @@ from rnnkit.cli.common import (
 from rnnkit.data.labelled_text import FORMATS as TEXT_FORMATS
 from rnnkit.data.labelled_text import TOKENIZERS, read_labelled
 from rnnkit.data.tagged_sentence import FORMATS as TAG_FORMATS
-from rnnkit.engine.config import TrainConfig, read_json_file, train_config_from_args
+from rnnkit.engine.config import TrainConfig, train_config_from_args
+from rnnkit.engine.settings import read_settings_file, split_settings, task_keys
 from rnnkit.errors import ConfigError
 from rnnkit.metrics.confusion import ConfusionMatrix, scores_table
 from rnnkit.tasks.classification import Classifier
@@ -102,14 +101,10 @@ def _add_flags(parser: argparse.ArgumentParser, flags: dict, cls: type, out: str
 
 def _settings(args: argparse.Namespace, flags: dict, cls: type) -> tuple[dict, TrainConfig]:
     """Model settings and TrainConfig from --config (its keys split by owner), then the flags."""
-    names = set(inspect.signature(cls).parameters) - {"train_config", "out_dir"}
-    values = read_json_file(args.config) if args.config else {}
-    unknown = sorted(set(values) - names - {f.name for f in dataclasses.fields(TrainConfig)})
-    if unknown:
-        raise ConfigError(f"{args.config}: unknown key(s) {', '.join(unknown)} (known: the settings of "
-                          f"{cls.__name__}, {', '.join(sorted(names))}, and of the engine's TrainConfig)")
-    settings = {k: v for k, v in values.items() if k in names}
-    base = TrainConfig.from_dict({k: v for k, v in values.items() if k not in names}, args.config or "<config>")
+    own = task_keys(cls)
+    values = read_settings_file(args.config, own) if args.config else {}
+    settings, training = split_settings(values, own, args.config or "<config>")
+    base = TrainConfig.from_dict(training, args.config or "<config>")
     settings.update(given_settings(args, [n for n, _, _ in flags.values()] + [n for n, _ in SWITCHES.values()]))
     return settings, train_config_from_args(args, base)
 

@@ -20,7 +20,8 @@ import typing
 from rnnkit.cli.common import add_run_arguments, add_setting_flags, chunk_size, given_settings, log_training_end
 from rnnkit.data.lines import display_name
 from rnnkit.data.parallel import aligned_lines, iter_lines, read_parallel, read_tsv
-from rnnkit.engine.config import read_json_file, train_config_from_args
+from rnnkit.engine.config import TrainConfig, train_config_from_args
+from rnnkit.engine.settings import read_settings_file, split_settings, task_keys
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.translation import Translator
 from rnnkit.tasks.translation_training import TranslatorSettings
@@ -105,10 +106,13 @@ def run_train(args: argparse.Namespace) -> int:
     if train is None:
         raise ConfigError("training data needed: --train-src F --train-tgt F, or --train-tsv F")
     dev = _read_pairs(args.dev_src, args.dev_tgt, args.dev_tsv, args.reverse, "dev")
-    values = read_json_file(args.config) if args.config else {}
-    values.update(given_settings(args, [field.name for field in dataclasses.fields(TranslatorSettings)]))
-    settings = TranslatorSettings.from_dict(values, args.config or "command line")
-    config = train_config_from_args(args, Translator.default_train_config(dev is not None))
+    own = task_keys(TranslatorSettings)
+    source = args.config or "command line"
+    values, training = split_settings(read_settings_file(args.config, own) if args.config else {}, own, source)
+    values.update(given_settings(args, own))
+    settings = TranslatorSettings.from_dict(values, source)
+    base = TrainConfig.from_dict({**Translator.default_train_config(dev is not None).to_dict(), **training}, source)
+    config = train_config_from_args(args, base)
     translator = Translator(settings, config).fit(train, dev, out_dir=args.out, resume=args.resume)
     log_training_end(translator.result_, config.monitor, args.out, digits=2)
     return 0

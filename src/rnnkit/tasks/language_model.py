@@ -31,11 +31,12 @@ from rnnkit.data import text as text_data
 from rnnkit.data.vocab import PAD, UNK, Vocab
 from rnnkit.decode.sampling import sample
 from rnnkit.engine.checkpoint import config_builder, load_model, read_meta, save_model
-from rnnkit.engine.config import TrainConfig, dataclass_from_dict, read_json_file
+from rnnkit.engine.config import TrainConfig, dataclass_from_dict
+from rnnkit.engine.settings import split_settings, task_keys
 from rnnkit.engine.trainer import Trainer, resolve_device
 from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
 from rnnkit.models.language_model import RNNLanguageModel
-from rnnkit.tasks.lm_generation import check_sampling_options, encode_prime, text_pieces
+from rnnkit.tasks.lm_generation import check_sampling_options, encode_prime, join_samples, text_pieces
 from rnnkit.tasks.lm_training import LMTraining, stream_loss, streams_for
 from rnnkit.tasks.scheduled_sampling import SCHEDULES, SamplingSchedule
 
@@ -364,50 +365,9 @@ class LanguageModel:
         return lm
 
 
-# ----- settings files and module-level shortcuts -----
+# ----- module-level shortcuts -----
 
-
-def join_samples(stream: Iterator[list[str]]) -> list[str]:
-    """The full text of each sample from :meth:`LanguageModel.stream`'s per-token pieces."""
-    rows = [list(row) for row in zip(*stream, strict=True)]
-    return ["".join(row) for row in rows]
-
-TRAINING_KEYS = tuple(TrainConfig.__dataclass_fields__)
-MODEL_KEYS = tuple(k for k in inspect.signature(LanguageModel).parameters if k not in ("train_config", "out_dir"))
-
-
-def split_settings(settings: dict[str, Any], source: str = "settings") -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split flat settings into LanguageModel arguments and engine (TrainConfig) fields.
-
-    Example:
-        >>> split_settings({"hidden_size": 64, "lr": 0.01})
-        ({'hidden_size': 64}, {'lr': 0.01})
-    """
-    model, training = {}, {}
-    for key, value in settings.items():
-        if key in MODEL_KEYS:
-            model[key] = value
-        elif key in TRAINING_KEYS:
-            training[key] = value
-        else:
-            raise ConfigError(f"{source}: unknown key {key!r} (known keys: {', '.join(MODEL_KEYS + TRAINING_KEYS)})")
-    return model, training
-
-
-def read_settings_file(path: str | Path) -> dict[str, Any]:
-    """A JSON object of flat settings (LanguageModel arguments and TrainConfig fields), keys checked.
-
-    An unknown key is a ConfigError naming the file and the line of the key.
-    """
-    data = read_json_file(path)
-    try:
-        split_settings(data, str(path))
-    except ConfigError as err:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-        bad = next(k for k in data if k not in MODEL_KEYS + TRAINING_KEYS)
-        line = next((i for i, text in enumerate(lines, 1) if f'"{bad}"' in text), None)
-        raise ConfigError(str(err).replace(f"{path}:", f"{path}:{line}:", 1) if line else str(err)) from None
-    return data
+MODEL_KEYS = task_keys(LanguageModel)  # the settings of a LanguageModel, beside the engine's TrainConfig fields
 
 
 def train(
@@ -421,7 +381,7 @@ def train(
 
     ``settings`` are LanguageModel arguments and TrainConfig fields, flat (``hidden_size=512, lr=1e-3``).
     """
-    model_settings, training = split_settings(settings)
+    model_settings, training = split_settings(settings, MODEL_KEYS)
     if data is None or (not isinstance(data, (str, Path)) and not data):
         text, sources = text_data.default_corpus(), None
     else:

@@ -80,3 +80,14 @@ def text_pieces(vocab: Vocab, level: str, tokens: Iterator[torch.Tensor], line_s
                 pieces[row] = "\n" if token == EOS else token if at_start[row] else " " + token
                 at_start[row] = token == EOS
         yield pieces
+
+
+def join_samples(stream: Iterator[list[str]]) -> list[str]:
+    """The full text of each sample from the per-token pieces that :meth:`LanguageModel.stream` yields.
+
+    Example:
+        >>> join_samples(iter([["a", "x"], ["b", "y"]]))
+        ['ab', 'xy']
+    """
+    rows = [list(row) for row in zip(*stream, strict=True)]
+    return ["".join(row) for row in rows]
