@@ -1,5 +1,6 @@
 """Tagging and classification end to end through ``rnnkit.cli.main.main``, and bad input (exit code 2)."""
 
+import json
 import random
 
 import pytest
@@ -132,3 +133,22 @@ def test_bad_input_gives_one_line_and_exit_code_2(runs, capsys, tmp_path):
     (tmp_path / "c.json").write_text('{"hidden_size": 8,\n "hiden": 3}', encoding="utf-8")
     fails(["train", "tagger", "--train", str(runs / "train.conllu"), "--config", str(tmp_path / "c.json"),
            "--out", str(tmp_path / "w")], capsys, "c.json:2: unknown key 'hiden'")
+
+
+def test_config_file_may_name_the_data_format_and_column(runs, tmp_path):
+    """A --config file's data_format and column stand where the flags are not given; the flags win."""
+    xpos = conllu(pos_sentences(20, 3)).replace("\t_\t_\t0\t", "\tXP\t_\t0\t")  # an XPOS column, all 'XP'
+    (tmp_path / "train.txt").write_text(xpos, encoding="utf-8")  # a name that does not say the format
+    config = tmp_path / "c.json"
+    config.write_text('{"data_format": "conllu", "column": "xpos", "max_steps": 2}', encoding="utf-8")
+    small = ["--word-dim", "4", "--char-dim", "2", "--char-hidden", "2", "--hidden", "4", *TRAIN]
+    assert main(["train", "tagger", "--train", str(tmp_path / "train.txt"), "--config", str(config),
+                 "--out", str(tmp_path / "a"), *small]) == 0
+    assert json.loads((tmp_path / "a" / "last" / "model.json").read_text())["settings"]["column"] == "xpos"
+    assert main(["train", "tagger", "--train", str(tmp_path / "train.txt"), "--config", str(config),
+                 "--column", "upos", "--out", str(tmp_path / "b"), *small]) == 0
+    assert json.loads((tmp_path / "b" / "last" / "model.json").read_text())["settings"]["column"] == "upos"
+    config.write_text('{"data_format": "sst", "max_steps": 2}', encoding="utf-8")
+    assert main(["train", "classifier", "--train", str(runs / "sst.train"), "--config", str(config),
+                 "--out", str(tmp_path / "c"), "--embedding-dim", "4", "--hidden", "4", *TRAIN]) == 0
+    assert json.loads((tmp_path / "c" / "last" / "model.json").read_text())["settings"]["data_format"] == "sst"

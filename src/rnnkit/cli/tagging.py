@@ -139,18 +139,23 @@ def _add_lm_features(parser: argparse.ArgumentParser) -> None:
                              "(Flair's contextual string embeddings; default: none)")
 
 
-def _train_format(args: argparse.Namespace) -> str:
-    if args.format != "auto":
-        return args.format
-    if str(args.train).endswith(".conllu"):
-        return "conllu"
-    raise ConfigError(f"{args.train}: give --format conllu or --format conll (the file name does not say)")
+def _train_format(args: argparse.Namespace, configured: str | None) -> str:
+    """--format, else a --config file's data_format, else what the training file's name says."""
+    fmt = configured if args.format == "auto" else args.format
+    if fmt is None:
+        if str(args.train).endswith(".conllu"):
+            return "conllu"
+        raise ConfigError(f"{args.train}: give --format conllu or --format conll (the file name does not say)")
+    if fmt not in DEFAULT_COLUMNS:
+        raise ConfigError(f"{args.config}: data_format must be one of {', '.join(DEFAULT_COLUMNS)}, got {fmt!r}")
+    return fmt
 
 
 def run_train_tagger(args: argparse.Namespace) -> int:
-    fmt = _train_format(args)
-    column = args.column or DEFAULT_COLUMNS[fmt]
     settings, config = _settings(args, TAGGER_FLAGS, Tagger)
+    fmt = _train_format(args, settings.pop("data_format", None))  # the data flags win over a --config file
+    column = args.column or settings.pop("column", None) or DEFAULT_COLUMNS[fmt]
+    settings.pop("column", None)
     if args.lm_features:  # else a --config file's lm_features stands
         settings["lm_features"] = args.lm_features
     train = list(read_tagged(args.train, fmt, column))
@@ -229,12 +234,14 @@ def _read_examples(path: str, classifier: Classifier, fmt: str):
 
 def run_train_classifier(args: argparse.Namespace) -> int:
     settings, config = _settings(args, CLASSIFIER_FLAGS, Classifier)
+    configured = settings.pop("data_format", None)  # --format wins over a --config file
+    fmt = configured if args.format == "auto" and configured is not None else args.format
     if args.lm_features:  # else a --config file's lm_features stands
         settings["lm_features"] = args.lm_features
-    classifier = Classifier(**settings, train_config=config, out_dir=args.out, data_format=args.format)
+    classifier = Classifier(**settings, train_config=config, out_dir=args.out, data_format=fmt)
     try:
-        train = list(_read_examples(args.train, classifier, args.format))
-        dev = None if args.dev is None else list(_read_examples(args.dev, classifier, args.format))
+        train = list(_read_examples(args.train, classifier, fmt))
+        dev = None if args.dev is None else list(_read_examples(args.dev, classifier, fmt))
         log.info("%s: %d examples; dev: %s", args.train, len(train), "-" if dev is None else f"{len(dev)} examples")
         classifier.fit(train, dev, resume=args.resume)
     except ValueError as err:
