@@ -87,7 +87,7 @@ def run_train(args: argparse.Namespace) -> int:
         data = data or corpus.get("data")
         valid = valid or corpus.get("valid")
     if args.config:
-        settings.update(read_settings_file(args.config, lm_api.MODEL_KEYS))
+        settings.update(read_settings_file(args.config, lm_api.LanguageModel))
     switches = ["tie_weights", "locked_dropout", "reverse"]
     given = given_settings(args, [*(name for name, _, _ in MODEL_FLAGS.values()), *switches])
     for name, value in given.items():
@@ -95,7 +95,7 @@ def run_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"--resume: the run was trained with {name}={settings[name]!r}; "
                               "model settings cannot change when resuming")
     settings.update(given)
-    model_settings, training = split_settings(settings, lm_api.MODEL_KEYS, args.config or "command line")
+    model_settings, training = split_settings(settings, lm_api.LanguageModel, args.config or "command line")
     base = lm_api.LanguageModel(train_config=training).engine_config()
     training = train_config_from_args(args, base).to_dict()
     lm = lm_api.train(data=data, valid=valid, out_dir=args.out, resume=args.resume,

@@ -35,7 +35,7 @@ from rnnkit.data.labelled_text import FORMATS as TEXT_FORMATS
 from rnnkit.data.labelled_text import TOKENIZERS, read_labelled
 from rnnkit.data.tagged_sentence import FORMATS as TAG_FORMATS
 from rnnkit.engine.config import TrainConfig, train_config_from_args
-from rnnkit.engine.settings import read_settings_file, split_settings, task_keys
+from rnnkit.engine.settings import read_settings_file, split_settings
 from rnnkit.errors import ConfigError
 from rnnkit.metrics.confusion import ConfusionMatrix, scores_table
 from rnnkit.tasks.classification import Classifier
@@ -101,9 +101,8 @@ def _add_flags(parser: argparse.ArgumentParser, flags: dict, cls: type, out: str
 
 def _settings(args: argparse.Namespace, flags: dict, cls: type) -> tuple[dict, TrainConfig]:
     """Model settings and TrainConfig from --config (its keys split by owner), then the flags."""
-    own = task_keys(cls)
-    values = read_settings_file(args.config, own) if args.config else {}
-    settings, training = split_settings(values, own, args.config or "<config>")
+    values = read_settings_file(args.config, cls) if args.config else {}
+    settings, training = split_settings(values, cls, args.config or "<config>")
     base = TrainConfig.from_dict(training, args.config or "<config>")
     settings.update(given_settings(args, [n for n, _, _ in flags.values()] + [n for n, _ in SWITCHES.values()]))
     return settings, train_config_from_args(args, base)

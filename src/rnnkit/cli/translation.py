@@ -106,10 +106,10 @@ def run_train(args: argparse.Namespace) -> int:
     if train is None:
         raise ConfigError("training data needed: --train-src F --train-tgt F, or --train-tsv F")
     dev = _read_pairs(args.dev_src, args.dev_tgt, args.dev_tsv, args.reverse, "dev")
-    own = task_keys(TranslatorSettings)
     source = args.config or "command line"
-    values, training = split_settings(read_settings_file(args.config, own) if args.config else {}, own, source)
-    values.update(given_settings(args, own))
+    values = read_settings_file(args.config, TranslatorSettings) if args.config else {}
+    values, training = split_settings(values, TranslatorSettings, source)
+    values.update(given_settings(args, task_keys(TranslatorSettings)))
     settings = TranslatorSettings.from_dict(values, source)
     base = TrainConfig.from_dict({**Translator.default_train_config(dev is not None).to_dict(), **training}, source)
     config = train_config_from_args(args, base)

@@ -8,6 +8,7 @@ wrong type is a ``ConfigError`` naming the key and the file. ``dataclass_from_di
 from __future__ import annotations
 
 import argparse
+import collections.abc
 import dataclasses
 import json
 import types
@@ -125,11 +126,11 @@ def read_json_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _accepts(annotation: Any, value: Any) -> bool:
-    """Whether ``value`` (decoded JSON) fits a dataclass field's type annotation."""
+def fits_annotation(annotation: Any, value: Any) -> bool:
+    """Whether ``value`` (decoded JSON) fits a type annotation (a dataclass field's, an argument's)."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return any(_accepts(arg, value) for arg in typing.get_args(annotation))
+        return any(fits_annotation(arg, value) for arg in typing.get_args(annotation))
     if annotation is type(None):
         return value is None
     if annotation is Any:
@@ -140,19 +141,22 @@ def _accepts(annotation: Any, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation is float:  # JSON writes 1.0 as 1
         return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if origin in (list, tuple):
+    if origin in (list, tuple, collections.abc.Sequence):  # JSON's arrays; a string is no Sequence here
         return isinstance(value, list)
-    if origin is dict:
+    if origin in (dict, collections.abc.Mapping):
         return isinstance(value, dict)
     if isinstance(annotation, type):
         return isinstance(value, annotation)
     return True
 
 
-def _type_name(annotation: Any) -> str:
-    """``int | None`` -> "int or null" (JSON's words)."""
+def json_type_name(annotation: Any) -> str:
+    """``int | None`` -> "int or null", ``Sequence[str]`` -> "list" (JSON's words)."""
     options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
-    return " or ".join("null" if t is type(None) else getattr(t, "__name__", str(t)) for t in options or (annotation,))
+    words = {type(None): "null", list: "list", tuple: "list", collections.abc.Sequence: "list", dict: "object",
+             collections.abc.Mapping: "object"}
+    return " or ".join(words.get(typing.get_origin(t) or t, getattr(t, "__name__", str(t)))
+                       for t in options or (annotation,))
 
 
 def dataclass_from_dict(cls: type[T], data: dict[str, Any], source: str = "<config>") -> T:
@@ -172,8 +176,8 @@ def dataclass_from_dict(cls: type[T], data: dict[str, Any], source: str = "<conf
     for key, value in data.items():
         if key not in hints or key not in known:
             raise ConfigError(f"{source}: unknown key {key!r} (known keys: {', '.join(known)})")
-        if not _accepts(hints[key], value):
-            raise ConfigError(f"{source}: {key} must be {_type_name(hints[key])}, got {value!r}")
+        if not fits_annotation(hints[key], value):
+            raise ConfigError(f"{source}: {key} must be {json_type_name(hints[key])}, got {value!r}")
         if hints[key] is float or hints[key] == float | None:
             value = None if value is None else float(value)
         values[key] = value

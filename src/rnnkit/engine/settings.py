@@ -1,47 +1,55 @@
-"""Flat settings, as a ``--config`` JSON file or keyword arguments hold them: a task's own settings and the
-engine's ``TrainConfig`` fields side by side, told apart by name.
+"""Flat settings, as a ``--config`` JSON file or keyword arguments hold them: a task's own settings (the
+arguments of its constructor) and the engine's ``TrainConfig`` fields side by side, told apart by name.
 
-Every task reads its settings files here, so an unknown key is the same one-line error everywhere, naming
-the file and the key's line.
+Every task reads its settings files here, so an unknown key or a value of the wrong type is the same
+one-line error everywhere, naming the file (and, for an unknown key, its line).
 
 Example:
-    >>> split_settings({"hidden_size": 64, "lr": 0.01}, ("hidden_size",))
+    >>> class Task:
+    ...     def __init__(self, hidden_size: int = 8, train_config=None, out_dir=None) -> None: ...
+    >>> split_settings({"hidden_size": 64, "lr": 0.01}, Task)
     ({'hidden_size': 64}, {'lr': 0.01})
-    >>> split_settings({"hiden_size": 64}, ("hidden_size",), "c.json")  # doctest: +ELLIPSIS
+    >>> split_settings({"hidden_size": "big"}, Task, "c.json")
     Traceback (most recent call last):
     ...
-    rnnkit.errors.ConfigError: c.json: unknown key 'hiden_size' (known keys: hidden_size, optimizer, lr, ...)
+    rnnkit.errors.ConfigError: c.json: hidden_size must be int, got 'big'
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Collection, Mapping
+import typing
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rnnkit.engine.config import TrainConfig, read_json_file
+from rnnkit.engine.config import TrainConfig, fits_annotation, json_type_name, read_json_file
 from rnnkit.errors import ConfigError
 
 TRAINING_KEYS = tuple(field.name for field in dataclasses.fields(TrainConfig))
+NOT_SETTINGS = ("self", "train_config", "out_dir")  # constructor arguments that a settings file cannot hold
 
 
-def task_keys(cls: Callable, exclude: Collection[str] = ("train_config", "out_dir")) -> tuple[str, ...]:
-    """A task's own setting names: the arguments of its constructor, less ``exclude``."""
-    return tuple(name for name in inspect.signature(cls).parameters if name not in exclude)
+def task_keys(cls: Callable) -> tuple[str, ...]:
+    """A task's own setting names: the arguments of its constructor."""
+    return tuple(name for name in inspect.signature(cls).parameters if name not in NOT_SETTINGS)
 
 
 def split_settings(
-    settings: Mapping[str, Any], own: Collection[str], source: str = "settings"
+    settings: Mapping[str, Any], cls: Callable, source: str = "settings"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split flat ``settings`` into the task's own (keys in ``own``) and the engine's TrainConfig fields.
+    """Split flat ``settings`` into task ``cls``'s own and the engine's TrainConfig fields.
 
-    A key that is neither is a ConfigError naming ``source``.
+    A key that is neither, or a value that does not fit the type of ``cls``'s argument, is a ConfigError
+    naming ``source``. (TrainConfig checks its own fields' types when it is built from them.)
     """
+    own, hints = task_keys(cls), typing.get_type_hints(cls.__init__)  # type: ignore[misc]
     task, training = {}, {}
     for key, value in settings.items():
         if key in own:
+            if key in hints and not fits_annotation(hints[key], value):
+                raise ConfigError(f"{source}: {key} must be {json_type_name(hints[key])}, got {value!r}")
             task[key] = value
         elif key in TRAINING_KEYS:
             training[key] = value
@@ -50,19 +58,21 @@ def split_settings(
     return task, training
 
 
-def read_settings_file(path: str | Path, own: Collection[str]) -> dict[str, Any]:
-    """A JSON object of flat settings (the task's own, keys in ``own``, and TrainConfig fields), keys checked.
+def read_settings_file(path: str | Path, cls: Callable) -> dict[str, Any]:
+    """A JSON object of flat settings (task ``cls``'s own and TrainConfig fields), keys and types checked.
 
     An unknown key is a ConfigError naming the file and the line of the key.
     """
     data = read_json_file(path)
+    own = task_keys(cls)
     unknown = [key for key in data if key not in own and key not in TRAINING_KEYS]
     if unknown:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
         line = next((i for i, text in enumerate(lines, 1) if f'"{unknown[0]}"' in text), None)
         raise _unknown_key(unknown[0], own, f"{path}:{line}" if line else str(path))
+    split_settings(data, cls, str(path))  # the types
     return data
 
 
-def _unknown_key(key: str, own: Collection[str], source: str) -> ConfigError:
+def _unknown_key(key: str, own: tuple[str, ...], source: str) -> ConfigError:
     return ConfigError(f"{source}: unknown key {key!r} (known keys: {', '.join([*own, *TRAINING_KEYS])})")

@@ -381,7 +381,7 @@ def train(
 
     ``settings`` are LanguageModel arguments and TrainConfig fields, flat (``hidden_size=512, lr=1e-3``).
     """
-    model_settings, training = split_settings(settings, MODEL_KEYS)
+    model_settings, training = split_settings(settings, LanguageModel)
     if data is None or (not isinstance(data, (str, Path)) and not data):
         text, sources = text_data.default_corpus(), None
     else:
