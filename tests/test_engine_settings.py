@@ -42,4 +42,4 @@ def test_file_unknown_key_names_its_line(tmp_path):
     assert read_settings_file(path, LanguageModel) == {"hidden_size": 8, "lr": 0.1}
     path.write_text('{"hidden_size": 8.5}', encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"^{path}: hidden_size must be int, got 8.5$"):
-        read_settings_file(path, LanguageModel)
+        split_settings(read_settings_file(path, LanguageModel), LanguageModel, str(path))

@@ -59,7 +59,8 @@ def split_settings(
 
 
 def read_settings_file(path: str | Path, cls: Callable) -> dict[str, Any]:
-    """A JSON object of flat settings (task ``cls``'s own and TrainConfig fields), keys and types checked.
+    """A JSON object of flat settings (task ``cls``'s own and TrainConfig fields), its keys checked (the
+    values' types are checked where the settings are split: :func:`split_settings`, ``TrainConfig``).
 
     An unknown key is a ConfigError naming the file and the line of the key.
     """
@@ -70,7 +71,6 @@ def read_settings_file(path: str | Path, cls: Callable) -> dict[str, Any]:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
         line = next((i for i, text in enumerate(lines, 1) if f'"{unknown[0]}"' in text), None)
         raise _unknown_key(unknown[0], own, f"{path}:{line}" if line else str(path))
-    split_settings(data, cls, str(path))  # the types
     return data
 
 
