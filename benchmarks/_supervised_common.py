@@ -64,17 +64,17 @@ def rnnkit_config(args: argparse.Namespace) -> TrainConfig:
 
 def optimiser_text(args: argparse.Namespace) -> str:
     """The optimiser as a section states it: 'Adam lr X', and the rnnkit rows' schedule where not constant."""
-    averaged = "" if args.average_from is None else \
-        f"; the rnnkit rows' weights averaged from step {args.average_from} on (validated, kept and tested averaged)"
-    steps = "" if args.max_steps is None else f"; the rnnkit rows stop at step {args.max_steps} if the budget lasts"
-    averaged = steps + averaged
+    tail = "" if args.max_steps is None else f"; the rnnkit rows stop at step {args.max_steps} if the budget lasts"
+    if args.average_from is not None:
+        tail += f"; the rnnkit rows' weights averaged from step {args.average_from} on (validated, kept and tested " \
+                "averaged)"
     if args.schedule == "constant":
-        return f"Adam lr {args.lr}{averaged}"
+        return f"Adam lr {args.lr}{tail}"
     if args.schedule == "cosine":
-        return f"Adam lr {args.lr} (rnnkit rows: cosine to 0 over {args.max_steps} steps; the bare loop: constant)" \
-            f"{averaged}"
+        return (f"Adam lr {args.lr} (rnnkit rows: cosine to 0 over {args.max_steps} steps; the bare loop: "
+                f"constant){tail}")
     return (f"Adam lr {args.lr} (rnnkit rows: halved whenever {PLATEAU_PATIENCE + 1} validations in a row bring no "
-            f"gain; the bare loop: constant){averaged}")
+            f"gain; the bare loop: constant){tail}")
 
 
 def fit_timed(task: Any, train: Sequence, dev: Sequence) -> float:

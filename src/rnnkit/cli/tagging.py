@@ -153,8 +153,8 @@ def _train_format(args: argparse.Namespace, configured: str | None) -> str:
 def run_train_tagger(args: argparse.Namespace) -> int:
     settings, config = _settings(args, TAGGER_FLAGS, Tagger)
     fmt = _train_format(args, settings.pop("data_format", None))  # the data flags win over a --config file
-    column = args.column or settings.pop("column", None) or DEFAULT_COLUMNS[fmt]
-    settings.pop("column", None)
+    configured_column = settings.pop("column", None)
+    column = args.column or configured_column or DEFAULT_COLUMNS[fmt]
     if args.lm_features:  # else a --config file's lm_features stands
         settings["lm_features"] = args.lm_features
     train = list(read_tagged(args.train, fmt, column))
