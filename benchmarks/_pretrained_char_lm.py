@@ -79,7 +79,7 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace, systems: Se
     unknown = sorted(set(sources) - set(SOURCES))
     if unknown:
         parser.error(f"--char-lm-text: unknown source(s) {', '.join(unknown)} (known: {', '.join(SOURCES)})")
-    if "train" in sources and args.dataset in sources:
+    if args.char_lm_minutes > 0 and "train" in sources and args.dataset in sources:  # only LMs trained here read it
         parser.error(f"--char-lm-text: 'train' already is {args.dataset}'s training set")
 
 
