@@ -19,6 +19,7 @@ after each sequence's last real step. torch's kernels run all layers and directi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import torch
@@ -94,18 +95,24 @@ def run_torch_stack(
     kernel = getattr(torch._VF, mode)
     flat = [w for c, cw in zip(cells, weights, strict=True) for w in torch_weights(c, cw)]
     args = (flat, cell.bias, num_layers, dropout, cell.training, bidirectional)
-    if lengths is None:
-        out, *final = kernel(x, state, *args, True)  # batch_first
-    else:
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        order, inverse = packed.sorted_indices, packed.unsorted_indices
-        state = tuple(s.index_select(1, order) for s in state) if cell.num_states == 2 else state.index_select(1, order)
-        data, *final = kernel(packed.data, packed.batch_sizes, state, *args)
-        out, _ = pad_packed_sequence(
-            PackedSequence(data, packed.batch_sizes, order, inverse), batch_first=True,
-            total_length=x.size(1),
-        )  # (B, T, D·H)
-        final = [f.index_select(1, inverse) for f in final]
+    with warnings.catch_warnings():
+        # The cells keep their own W, U, b, so cuDNN gets separate tensors rather than nn.LSTM's one flat
+        # buffer and copies them into one at each call: one copy of the weights per call, not per time
+        # step. Its warning would otherwise print in every GPU run.
+        warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
+        if lengths is None:
+            out, *final = kernel(x, state, *args, True)  # batch_first
+        else:
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            order, inverse = packed.sorted_indices, packed.unsorted_indices
+            state = (tuple(s.index_select(1, order) for s in state) if cell.num_states == 2
+                     else state.index_select(1, order))
+            data, *final = kernel(packed.data, packed.batch_sizes, state, *args)
+            out, _ = pad_packed_sequence(
+                PackedSequence(data, packed.batch_sizes, order, inverse), batch_first=True,
+                total_length=x.size(1),
+            )  # (B, T, D·H)
+            final = [f.index_select(1, inverse) for f in final]
     return out, (final[0] if cell.num_states == 1 else (final[0], final[1]))
 
 
