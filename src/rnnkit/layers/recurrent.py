@@ -19,6 +19,12 @@ def locked_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Te
     return x * x.new_empty(x.shape[0], 1, x.shape[2]).bernoulli_(1 - p).div_(1 - p)
 
 
+def sequence_dropout(x: torch.Tensor, p: float, training: bool, locked: bool) -> torch.Tensor:
+    """Dropout on x (B, T, F): one mask per sequence with ``locked`` (:func:`locked_dropout`), else one per
+    element (``nn.functional.dropout``)."""
+    return locked_dropout(x, p, training) if locked else nn.functional.dropout(x, p, training)
+
+
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
     """Reverse each sequence of x (B, T, ...) within its own length; padding stays at the end.
 
@@ -233,8 +239,7 @@ class Recurrent(nn.Module):
                 finals.append(final)
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)  # (B, T, D·H)
             if self.dropout and layer < self.num_layers - 1:
-                drop = locked_dropout if self.locked_dropout else nn.functional.dropout
-                layer_input = drop(layer_input, self.dropout, self.training)
+                layer_input = sequence_dropout(layer_input, self.dropout, self.training, self.locked_dropout)
         if self.cells[0].num_states == 2:
             final_state = (torch.stack([f[0] for f in finals]), torch.stack([f[1] for f in finals]))
         else:

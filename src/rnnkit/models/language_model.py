@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from rnnkit.checks import check_dropout, check_sizes
-from rnnkit.layers import Recurrent, locked_dropout
+from rnnkit.layers import Recurrent, sequence_dropout
 
 State = Any  # h_n (L, B, H), or the pair (h_n, c_n) for the LSTM, as rnnkit.layers.Recurrent returns it
 
@@ -132,8 +132,7 @@ class RNNLanguageModel(nn.Module):
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         """Dropout on x (B, T, F): one mask per window with ``locked_dropout``, else one per element."""
-        drop = locked_dropout if self.locked_dropout else nn.functional.dropout
-        return drop(x, self.dropout, self.training)
+        return sequence_dropout(x, self.dropout, self.training, self.locked_dropout)
 
     def get_config(self) -> dict[str, Any]:
         return {
