@@ -53,14 +53,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "(default train,imdb,wikitext)")
     group.add_argument("--char-lm-out", default=None, help="keep the LMs here (default: a temporary directory)")
     group.add_argument("--char-lm-from", default=None, help="reuse the LMs an earlier run kept with --char-lm-out")
+    group.add_argument("--char-lm-projection", type=int, default=None,
+                       help="the rows map the LMs' states to this many features first, learned (lm_projection; "
+                            "default: the states as they are)")
     group.add_argument("--char-lm-dir", default=None, help=argparse.SUPPRESS)  # driver → workers
 
 
-def lm_paths(args: argparse.Namespace, system: str) -> list[str] | None:
-    """A worker's LM pair (forward, backward) for a rnnkit-clm row, else None."""
+def lm_settings(args: argparse.Namespace, system: str) -> dict:
+    """A worker's task settings for a rnnkit-clm row: the LM pair (forward, backward) and the projection;
+    none for other rows."""
     if not system.startswith(PREFIX):
-        return None
-    return [str(Path(args.char_lm_dir) / d) for d in DIRECTIONS]
+        return {}
+    return {"lm_features": [str(Path(args.char_lm_dir) / d) for d in DIRECTIONS],
+            "lm_projection": args.char_lm_projection}
 
 
 def requested(args: argparse.Namespace) -> bool:
@@ -172,7 +177,9 @@ class Pretrained:
                 f"{f[DIRECTIONS[0]]['characters'] / 1e6:.1f} M characters of {f['sources']}, lines shuffled; "
                 f"1-layer LSTM, E {EMBEDDING}, H {f['hidden']}, bptt {BPTT}, batch {f.get('batch', 32)} ({each}; "
                 "validation: the last 0.5% of the text each reads). Frozen, their states at each word join the word "
-                "vector (lm_features=...).")
+                "vector (lm_features=...)" + ("." if self.args.char_lm_projection is None else
+                                              f", mapped to {self.args.char_lm_projection} features first by a "
+                                              "learned linear layer (lm_projection)."))
 
 
 def _train_one(direction: str, text_file: str, out_dir: str, seconds: float, hidden: int, batch: int, device: str,

@@ -85,8 +85,8 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     from_lm = system.startswith(pretrained_lm.PREFIX)
     classifier = Classifier(embedding_dim=args.embedding_dim, hidden_size=args.hidden, dropout=DROPOUT,
                             pooling=system.rsplit("-", 1)[1], init_from=args.lm_checkpoint if from_lm else None,
-                            lm_features=pretrained_char_lm.lm_paths(args, system), batch_size=args.batch_size,
-                            train_config=rnnkit_config(args))
+                            batch_size=args.batch_size, train_config=rnnkit_config(args),
+                            **pretrained_char_lm.lm_settings(args, system))
     seconds = fit_timed(classifier, train, dev)
     start = time.perf_counter()
     accuracy = classifier.score(test)

@@ -71,11 +71,11 @@ def headline(args: argparse.Namespace, gold, predicted) -> float:
 def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     head, char_dim = RNNKIT[system]
     from_lm = system.startswith(pretrained_lm.PREFIX)
-    char_lms = pretrained_char_lm.lm_paths(args, system)
     tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden,
                     num_layers=args.layers, dropout=args.dropout, word_dropout=args.word_dropout,
                     lowercase=args.lowercase, head=head, init_from=args.lm_checkpoint if from_lm else None,
-                    lm_features=char_lms, batch_size=args.batch_size, train_config=rnnkit_config(args))
+                    batch_size=args.batch_size, train_config=rnnkit_config(args),
+                    **pretrained_char_lm.lm_settings(args, system))
     seconds = fit_timed(tagger, train, dev)
     tokens = [t for t, _ in test]
     start = time.perf_counter()

@@ -11,7 +11,9 @@ from rnnkit.cli.main import main
 from rnnkit.engine import TrainConfig
 from rnnkit.errors import ConfigError
 from rnnkit.models.char_lm_features import CharLMFeatures, char_lm_inputs
+from rnnkit.models.classifier import BiRNNClassifier
 from rnnkit.models.language_model import RNNLanguageModel
+from rnnkit.models.tagger import BiRNNTagger, CharEncoder
 from rnnkit.tasks.char_lm_context import lm_context
 from rnnkit.tasks.classification import ClassificationTask, Classifier
 from rnnkit.tasks.language_model import LanguageModel
@@ -257,3 +259,81 @@ def test_cli_trains_a_classifier_on_two_lms_and_classifies_with_it(char_lms, tmp
     assert len(lines) == 2 and all(line.split()[0] in ("dog", "other") for line in lines)
     assert main(["train", "classifier", "--train", str(train), "--lm-features", char_lms["word"],
                  "--out", str(tmp_path / "bad")]) == 2
+
+
+# ----- a learned projection of the LM states (lm_projection) -----
+
+
+def small_features() -> CharLMFeatures:
+    lms = [RNNLanguageModel(9, embedding_size=4, hidden_size=h, num_layers=1) for h in (5, 7)]
+    return CharLMFeatures(lms, ["forward", "backward"])
+
+
+def tagger_inputs(features: CharLMFeatures) -> tuple:
+    words, lengths = torch.tensor([[3, 4, 3], [5, 0, 0]]), torch.tensor([3, 1])
+    chars, char_lengths = torch.tensor([[2, 3], [4, 0], [5, 6]]), torch.tensor([2, 1, 2])
+    char_index = torch.tensor([[0, 1, 0], [2, 0, 0]])
+    ids = torch.tensor([[2, 3, 4, 5, 6, 7], [2, 8, 3, 0, 0, 0]])
+    positions = torch.tensor([[1, 3, 5], [2, 0, 0]])
+    context = features([(ids, positions), (ids, positions)])  # (B, T, 12)
+    return words, lengths, chars, char_lengths, char_index, context
+
+
+@pytest.mark.parametrize("kind", ["tagger", "classifier"])
+def test_a_projection_maps_the_lm_states_before_the_bi_rnn_and_is_trained(kind):
+    torch.manual_seed(0)
+    features = small_features()
+    *inputs, context = tagger_inputs(features)
+    if kind == "tagger":
+        model = BiRNNTagger(10, 4, word_dim=6, chars=CharEncoder(9, 3, 4), hidden_size=5, lm_features=features,
+                            lm_projection=3)
+        assert model.rnn.input_size == 6 + 8 + 3
+    else:
+        model = BiRNNClassifier(10, 2, embedding_dim=6, hidden_size=5, lm_features=features, lm_projection=3)
+        inputs = inputs[:2]
+        assert model.rnn.input_size == 6 + 3
+    assert model.context_layer.weight.shape == (3, 12) and model.get_config()["lm_projection"] == 3
+    model.eval()
+    logits = model(*inputs, context)
+    projected = model.context_layer(context)  # z'_t = W_z z_t + b_z, by hand below
+    assert torch.allclose(projected, context @ model.context_layer.weight.T + model.context_layer.bias)
+    model.context_layer = torch.nn.Identity()  # the same model reading z'_t directly
+    assert torch.equal(model(*inputs, projected), logits)
+    model = type(model).from_config(model.get_config())  # a projection again, from the config
+    model.train()
+    model(*inputs, context).sum().backward()
+    assert model.context_layer.weight.grad.abs().sum() > 0  # learned with the model
+    assert all(p.grad is None for p in model.lm_features.parameters())  # the LMs stay frozen
+
+
+def test_a_projection_needs_lm_features_and_a_positive_size():
+    with pytest.raises(ValueError, match="lm_projection needs lm_features"):
+        BiRNNTagger(10, 4, lm_projection=3)
+    with pytest.raises(ValueError, match="lm_projection must be >= 1"):
+        BiRNNClassifier(10, 2, lm_features=small_features(), lm_projection=0)
+
+
+def test_tagger_and_classifier_with_a_projection_save_and_load_it(char_lms, tmp_path):
+    fitted = tagger(char_lms, lm_projection=5, out_dir=str(tmp_path / "tagger")).fit(tagged(16, 2))
+    assert fitted.model_.rnn.input_size == 8 + 8 + 5
+    sentences = [tokens for tokens, _ in tagged(6, 4)]
+    loaded = Tagger.load(tmp_path / "tagger")
+    assert loaded.lm_projection == 5 and loaded.predict(sentences) == fitted.predict(sentences)
+    fitted = classifier(char_lms, lm_projection=4, out_dir=str(tmp_path / "clf")).fit(labelled(16, 2))
+    assert fitted.model_.rnn.input_size == 8 + 4
+    loaded = Classifier.load(tmp_path / "clf")
+    assert loaded.lm_projection == 4
+    assert torch.equal(loaded.predict_proba(sentences), fitted.predict_proba(sentences))
+
+
+def test_cli_lm_projection(char_lms, tmp_path, capsys):
+    train = _conllu(tmp_path, tagged(8, 6))
+    run = tmp_path / "pos"
+    assert main(["train", "tagger", "--train", str(train), "--lm-features", char_lms["fw"], char_lms["bw"],
+                 "--lm-projection", "6", "--word-dim", "8", "--hidden", "8", "--epochs", "1", "--progress", "off",
+                 "--out", str(run)]) == 0
+    assert Tagger.load(run).model_.context_layer.out_features == 6
+    capsys.readouterr()
+    assert main(["train", "tagger", "--train", str(train), "--lm-projection", "6", "--epochs", "1",
+                 "--progress", "off", "--out", str(tmp_path / "bad")]) == 2
+    assert "lm_projection needs lm_features" in capsys.readouterr().err

@@ -13,6 +13,13 @@ f_t has read the sentence up to and including w_t, b_t from its end back to w_t:
 the whole sentence as seen from w_t, and the spelling of w_t itself, even for a word never seen in the
 tagger's training data. The LMs are frozen (no gradient, no dropout), as in Flair: z_t depends on the
 sentence only, so a trainer may compute it once per sentence and cache it.
+
+A model may map z_t to fewer features before its Bi-RNN reads it (:func:`context_layer`):
+
+    z'_t = W_z z_t + b_z                                 (P, learned with the model)
+
+Large LMs make Σ H_lm the largest part of the Bi-RNN's input, and its input matrix the largest cost of a
+step; P features keep that cost small (Flair re-projects its embeddings the same way).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnnkit.checks import check_sizes
 from rnnkit.models.language_model import RNNLanguageModel
 
 DIRECTIONS = ("forward", "backward")
@@ -102,3 +110,22 @@ class CharLMFeatures(nn.Module):
             h, _ = lm.hidden_states(ids)  # (B, L, H); right padding never reaches earlier states
             states.append(h.gather(1, positions.unsqueeze(2).expand(-1, -1, h.size(2))))  # (B, T, H)
         return torch.cat(states, dim=2)  # (B, T, Σ H)
+
+
+def context_layer(lm_features: CharLMFeatures | None, projection: int | None) -> tuple[nn.Module, int]:
+    """The layer between the LM states z_t (B, T, Σ H_lm) and a model's Bi-RNN, and the size it gives: with
+    ``projection`` P, z'_t = W_z z_t + b_z (B, T, P); else z_t as it is. Without LM features: nothing, size 0.
+
+    Example:
+        >>> lm = RNNLanguageModel(6, embedding_size=4, hidden_size=5, num_layers=1)
+        >>> context_layer(CharLMFeatures([lm], ["forward"]), 3)
+        (Linear(in_features=5, out_features=3, bias=True), 3)
+    """
+    if lm_features is None:
+        if projection is not None:
+            raise ValueError("lm_projection needs lm_features (the character LMs whose states it maps)")
+        return nn.Identity(), 0
+    if projection is None:
+        return nn.Identity(), lm_features.output_size
+    check_sizes(lm_projection=projection)
+    return nn.Linear(lm_features.output_size, projection), projection

@@ -16,7 +16,8 @@ Other read-outs pool the outputs h^{(t)} = [→h^{(t)} ; ←h^{(t)}] of every st
 Each read-out is a module passed to the classifier (``pooling=MeanPool()``), never a flag.
 
 With ``lm_features`` (frozen character LMs, :mod:`rnnkit.models.char_lm_features`) the Bi-RNN reads
-x_t = [E w_t ; z_t] instead of E w_t: each word's vector also holds the LMs' states at that word.
+x_t = [E w_t ; z_t] instead of E w_t: each word's vector also holds the LMs' states at that word; with
+``lm_projection`` P, x_t = [E w_t ; W_z z_t + b_z].
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 from torch import nn
 
 from rnnkit.checks import check_dropout, check_sizes
-from rnnkit.models.char_lm_features import CharLMFeatures
+from rnnkit.models.char_lm_features import CharLMFeatures, context_layer
 from rnnkit.models.parts import bidirectional_rnn, build_part, part_config
 
 
@@ -115,6 +116,8 @@ class BiRNNClassifier(nn.Module):
             its config dict (default FinalStates, the lecture's).
         lm_features: a :class:`~rnnkit.models.char_lm_features.CharLMFeatures` or its config dict, whose
             states z_t (Σ H_lm) join the word vectors (default None).
+        lm_projection: P, the size z_t is mapped to first, W_z z_t + b_z, learned (default None: z_t as it is;
+            see :func:`~rnnkit.models.char_lm_features.context_layer`).
 
     Inputs: ids (B, T) word ids; lengths (B,); context (B, T, Σ H_lm) the states z_t, ``lm_features``'s
     output for the batch (only with it).
@@ -144,6 +147,7 @@ class BiRNNClassifier(nn.Module):
         dropout: float = 0.5,
         pooling: nn.Module | Mapping[str, Any] | None = None,
         lm_features: CharLMFeatures | Mapping[str, Any] | None = None,
+        lm_projection: int | None = None,
     ) -> None:
         super().__init__()
         check_sizes(vocab_size=vocab_size, num_classes=num_classes, embedding_dim=embedding_dim,
@@ -158,7 +162,8 @@ class BiRNNClassifier(nn.Module):
         self.dropout = dropout
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
         self.lm_features = CharLMFeatures(**lm_features) if isinstance(lm_features, Mapping) else lm_features
-        context_size = 0 if self.lm_features is None else self.lm_features.output_size
+        self.lm_projection = lm_projection
+        self.context_layer, context_size = context_layer(self.lm_features, lm_projection)
         self.rnn = bidirectional_rnn(cell, embedding_dim + context_size, hidden_size, num_layers, dropout)
         self.pooling = build_part(FinalStates() if pooling is None else pooling, POOLINGS, "pooling")
         if isinstance(self.pooling, AttentionPool) and self.pooling.size != 2 * hidden_size:
@@ -172,6 +177,7 @@ class BiRNNClassifier(nn.Module):
             "hidden_size": self.hidden_size, "num_layers": self.num_layers, "cell": self.cell,
             "dropout": self.dropout, "pooling": part_config(self.pooling, POOLINGS),
             "lm_features": None if self.lm_features is None else self.lm_features.get_config(),
+            "lm_projection": self.lm_projection,
         }
 
     @classmethod
@@ -181,7 +187,9 @@ class BiRNNClassifier(nn.Module):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         if (context is None) != (self.lm_features is None):
             raise ValueError("context (the LM states z_t) is given exactly when the classifier has lm_features")
-        x = self.embedding(ids) if context is None else torch.cat([self.embedding(ids), context], dim=2)
+        x = self.embedding(ids)  # (B, T, E)
+        if context is not None:
+            x = torch.cat([x, self.context_layer(context)], dim=2)  # (B, T, E + Σ H_lm or P)
         out, state = self.rnn(self.drop(x), lengths=lengths)  # (B, T, 2·H)
         h_n = state[0] if isinstance(state, tuple) else state  # (L·2, B, H)
         return self.output(self.drop(self.pooling(out, h_n[-2:], lengths)))  # last layer's two states → (B, C)

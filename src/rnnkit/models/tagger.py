@@ -7,7 +7,8 @@ represented by its embedding and by the final states of a Bi-RNN read over its c
     c_t = [→h_char^{(|w_t|)} ; ←h_char^{(1)}]            (2·H_c, characters of w_t; CharEncoder)
     x_t = [E w_t ; c_t]                                  (E + 2·H_c)
         or [E w_t ; c_t ; z_t]                           (+ Σ H_lm: frozen character LMs' states at w_t,
-                                                          with lm_features; rnnkit.models.char_lm_features)
+                                                          with lm_features; rnnkit.models.char_lm_features;
+                                                          + P with lm_projection: W_z z_t + b_z instead)
     h^{(t)} = [→h^{(t)} ; ←h^{(t)}]                       (2·H, a bidirectional Recurrent over x_1 … x_n)
     s_t = W_hy h^{(t)} + b_y                             (K tag logits per token)
 
@@ -26,7 +27,7 @@ import torch
 from torch import nn
 
 from rnnkit.checks import check_dropout, check_sizes
-from rnnkit.models.char_lm_features import CharLMFeatures
+from rnnkit.models.char_lm_features import CharLMFeatures, context_layer
 from rnnkit.models.crf import CRF
 from rnnkit.models.parts import bidirectional_rnn, build_part, part_config
 
@@ -105,6 +106,8 @@ class BiRNNTagger(nn.Module):
         head: :class:`SoftmaxHead`, :class:`~rnnkit.models.crf.CRF` or its config dict (default softmax).
         lm_features: a :class:`~rnnkit.models.char_lm_features.CharLMFeatures` or its config dict, whose
             states z_t join x_t (default None: none).
+        lm_projection: P, the size z_t is mapped to first, W_z z_t + b_z, learned (default None: z_t as it is;
+            see :func:`~rnnkit.models.char_lm_features.context_layer`).
 
     Inputs:
         words: (B, T) word ids; lengths: (B,) true lengths;
@@ -144,6 +147,7 @@ class BiRNNTagger(nn.Module):
         dropout: float = 0.33,
         head: nn.Module | Mapping[str, Any] | None = None,
         lm_features: CharLMFeatures | Mapping[str, Any] | None = None,
+        lm_projection: int | None = None,
     ) -> None:
         super().__init__()
         check_sizes(vocab_size=vocab_size, num_tags=num_tags, word_dim=word_dim, hidden_size=hidden_size,
@@ -162,7 +166,8 @@ class BiRNNTagger(nn.Module):
         if isinstance(lm_features, Mapping):
             lm_features = CharLMFeatures(**lm_features)
         self.lm_features = lm_features
-        context_size = 0 if lm_features is None else lm_features.output_size
+        self.lm_projection = lm_projection
+        self.context_layer, context_size = context_layer(lm_features, lm_projection)
         # ----- sentence Bi-RNN and per-token output layer -----
         self.rnn = bidirectional_rnn(cell, word_dim + self.chars.output_size + context_size, hidden_size,
                                      num_layers, dropout)
@@ -180,6 +185,7 @@ class BiRNNTagger(nn.Module):
             "num_layers": self.num_layers, "cell": self.cell, "dropout": self.dropout,
             "head": part_config(self.head, HEADS),
             "lm_features": None if self.lm_features is None else self.lm_features.get_config(),
+            "lm_projection": self.lm_projection,
         }
 
     @classmethod
@@ -198,7 +204,7 @@ class BiRNNTagger(nn.Module):
         if (context is None) != (self.lm_features is None):
             raise ValueError("context (the LM states z_t) is given exactly when the tagger has lm_features")
         spelled = self.chars(chars, char_lengths)[char_index]  # (U, 2·H_c) → (B, T, 2·H_c)
-        parts = [self.embedding(words), spelled] + ([] if context is None else [context])
-        x = self.drop(torch.cat(parts, dim=2))  # (B, T, E + 2·H_c [+ Σ H_lm])
+        parts = [self.embedding(words), spelled] + ([] if context is None else [self.context_layer(context)])
+        x = self.drop(torch.cat(parts, dim=2))  # (B, T, E + 2·H_c [+ Σ H_lm or P])
         h, _ = self.rnn(x, lengths=lengths)  # (B, T, 2·H)
         return self.output(self.drop(h))  # (B, T, K)

@@ -42,8 +42,8 @@ from rnnkit.tasks.tagging_lm_init import pretrained_init, read_char_lms
 TASK = "classifier"
 # Settings stored in the checkpoint; init_from (the language model the training started from) as provenance only.
 _SETTINGS = ("cell", "embedding_dim", "hidden_size", "num_layers", "dropout", "pooling", "min_freq",
-             "lowercase", "word_dropout", "max_length", "init_from", "lm_features", "freeze_embeddings", "batch_size",
-             "data_format", "tokenizer", "label_field", "text_field")
+             "lowercase", "word_dropout", "max_length", "init_from", "lm_features", "lm_projection",
+             "freeze_embeddings", "batch_size", "data_format", "tokenizer", "label_field", "text_field")
 
 
 def as_examples(data: Iterable[LabelledText | tuple[Sequence[str], str]]) -> list[LabelledText]:
@@ -173,6 +173,9 @@ class Classifier:
             (:mod:`rnnkit.models.char_lm_features`, Flair's contextual string embeddings). They read the
             words as written, before ``lowercase``. Their weights are saved in the classifier's checkpoint,
             so loading it does not read them again (default None).
+        lm_projection: map the LMs' states to this many features, learned, before they join each word's
+            vector (:func:`~rnnkit.models.char_lm_features.context_layer`): with large LMs a smaller
+            Bi-RNN input and faster steps (default None: the states as they are).
         freeze_embeddings: keep the word embeddings fixed in training, e.g. those of ``init_from`` or
             ``embeddings`` (words without a pretrained vector keep their random one; default False).
         batch_size: sequences per batch (default 32).
@@ -186,8 +189,8 @@ class Classifier:
         self, cell: str = "lstm", embedding_dim: int = 100, hidden_size: int = 150, num_layers: int = 1,
         dropout: float = 0.5, pooling: str = "final", min_freq: int = 1, lowercase: bool = False,
         word_dropout: float = 0.1, max_length: int | None = None, embeddings: str | None = None,
-        init_from: str | None = None, lm_features: Sequence[str] | None = None, freeze_embeddings: bool = False,
-        batch_size: int = 32,
+        init_from: str | None = None, lm_features: Sequence[str] | None = None, lm_projection: int | None = None,
+        freeze_embeddings: bool = False, batch_size: int = 32,
         train_config: TrainConfig | None = None, out_dir: str | None = None, data_format: str | None = None,
         tokenizer: str = "split", label_field: str = "label", text_field: str = "text",
     ) -> None:
@@ -204,6 +207,7 @@ class Classifier:
         self.embeddings = embeddings
         self.init_from = None if init_from is None else str(init_from)
         self.lm_features = None if lm_features is None else [str(path) for path in lm_features]
+        self.lm_projection = lm_projection
         self.freeze_embeddings = freeze_embeddings
         self.batch_size = batch_size
         self.train_config = train_config
@@ -232,7 +236,8 @@ class Classifier:
             raise ValueError(f"pooling must be one of {sorted(POOLINGS)}, got {self.pooling!r}")
         pooling = AttentionPool(2 * self.hidden_size) if self.pooling == "attention" else POOLINGS[self.pooling]()
         return BiRNNClassifier(len(self.vocab_), len(self.classes_), self.embedding_dim, self.hidden_size,
-                               self.num_layers, self.cell, self.dropout, pooling, lm_features)
+                               self.num_layers, self.cell, self.dropout, pooling, lm_features,
+                               self.lm_projection)
 
     def fit(self, train: Iterable, dev: Iterable | None = None, resume: bool = False) -> Classifier:
         """Build ``vocab_``, ``classes_`` and ``model_`` from ``train`` and train (early stopping on ``dev``).

@@ -48,8 +48,8 @@ HEADS = {"softmax": SoftmaxHead, "crf": CRF}
 # Tagger settings stored in the checkpoint: everything a prediction needs besides the model, and init_from
 # (the language model the training started from) as provenance only.
 _SETTINGS = ("cell", "word_dim", "char_dim", "char_hidden", "hidden_size", "num_layers", "dropout", "head",
-             "min_freq", "lowercase", "word_dropout", "init_from", "lm_features", "freeze_embeddings", "batch_size",
-             "data_format", "column")
+             "min_freq", "lowercase", "word_dropout", "init_from", "lm_features", "lm_projection", "freeze_embeddings",
+             "batch_size", "data_format", "column")
 
 
 DEFAULT_COLUMNS = {"conllu": "upos", "conll": "ner"}
@@ -130,6 +130,9 @@ class Tagger:
             lm``, with ``--reverse`` for a backward one) whose states join each word's vector, frozen
             (:mod:`rnnkit.models.char_lm_features`, Flair's contextual string embeddings). Their weights are
             copied into the tagger's checkpoint; the paths are kept as provenance only (default None).
+        lm_projection: map the LMs' states to this many features, learned, before they join each word's
+            vector (:func:`~rnnkit.models.char_lm_features.context_layer`): with large LMs a smaller
+            Bi-RNN input and faster steps (default None: the states as they are).
         freeze_embeddings: keep the word embeddings fixed in training, e.g. those of ``init_from`` or
             ``embeddings`` (words without a pretrained vector keep their random one; default False).
         batch_size: sentences per batch (default 32).
@@ -143,8 +146,8 @@ class Tagger:
         self, cell: str = "lstm", word_dim: int = 100, char_dim: int = 30, char_hidden: int = 50,
         hidden_size: int = 200, num_layers: int = 1, dropout: float = 0.33, head: str = "softmax",
         min_freq: int = 1, lowercase: bool = False, word_dropout: float = 0.05, embeddings: str | None = None,
-        init_from: str | None = None, lm_features: Sequence[str] | None = None, freeze_embeddings: bool = False,
-        batch_size: int = 32,
+        init_from: str | None = None, lm_features: Sequence[str] | None = None, lm_projection: int | None = None,
+        freeze_embeddings: bool = False, batch_size: int = 32,
         train_config: TrainConfig | None = None, out_dir: str | None = None, data_format: str | None = None,
         column: str | None = None,
     ) -> None:
@@ -162,6 +165,7 @@ class Tagger:
         self.embeddings = embeddings
         self.init_from = None if init_from is None else str(init_from)
         self.lm_features = None if lm_features is None else [str(path) for path in lm_features]
+        self.lm_projection = lm_projection
         self.freeze_embeddings = freeze_embeddings
         self.batch_size = batch_size
         self.train_config = train_config
@@ -180,7 +184,7 @@ class Tagger:
             chars = CharEncoder(len(encoder.chars), self.char_dim, self.char_hidden, self.cell)
         head = CRF(num_tags) if self.head == "crf" else SoftmaxHead()
         return BiRNNTagger(len(encoder.words), num_tags, self.word_dim, chars, self.hidden_size, self.num_layers,
-                           self.cell, self.dropout, head, lm_features)
+                           self.cell, self.dropout, head, lm_features, self.lm_projection)
 
     def fit(self, train: Iterable, dev: Iterable | None = None, resume: bool = False) -> Tagger:
         """Build the vocabularies and the model from ``train`` and train it (early stopping on ``dev``).
