@@ -43,6 +43,8 @@ from rnnkit.tasks.tagging import DEFAULT_COLUMNS, Tagger, read_tagged, resolve_f
 
 log = logging.getLogger("rnnkit.cli")
 
+LM_PROJECTION_FLAG = ("lm_projection", int, "map the --lm-features states to this many features first, a learned "
+                      "linear layer: with large LMs a smaller Bi-RNN input and faster steps")
 # flag -> (constructor argument, type, help); defaults are read from the constructors' signatures.
 TAGGER_FLAGS = {
     "cell": ("cell", str, "recurrent cell: lstm, gru (the lecture's), gru-cudnn (torch's fused form) or elman"),
@@ -58,8 +60,7 @@ TAGGER_FLAGS = {
     "embeddings": ("embeddings", str, "pretrained word vectors, word2vec/GloVe text format, size --word-dim"),
     "init-from": ("init_from", str, "word-level language model (checkpoint or run directory of 'rnnkit train lm "
                   "--level word') whose embeddings and RNN layers start the tagger; same --cell, sizes E, H"),
-    "lm-projection": ("lm_projection", int, "map the --lm-features states to this many features first, a learned "
-                      "linear layer: with large LMs a smaller Bi-RNN input and faster steps"),
+    "lm-projection": LM_PROJECTION_FLAG,
     "batch-size": ("batch_size", int, "sentences per batch"),
 }
 CLASSIFIER_FLAGS = {
@@ -75,8 +76,7 @@ CLASSIFIER_FLAGS = {
     "embeddings": ("embeddings", str, "pretrained word vectors, word2vec/GloVe text format, size --embedding-dim"),
     "init-from": ("init_from", str, "word-level language model (checkpoint or run directory of 'rnnkit train lm "
                   "--level word') whose embeddings and RNN layers start the classifier; same --cell, sizes E, H"),
-    "lm-projection": ("lm_projection", int, "map the --lm-features states to this many features first, a learned "
-                      "linear layer: with large LMs a smaller Bi-RNN input and faster steps"),
+    "lm-projection": LM_PROJECTION_FLAG,
     "batch-size": ("batch_size", int, "texts per batch"),
     "tokenizer": ("tokenizer", str, f"how texts are split: {' or '.join(TOKENIZERS)} (words and punctuation)"),
     "label-field": ("label_field", str, "the label's field in TSV/CSV/JSONL files"),
