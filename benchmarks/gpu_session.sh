@@ -116,7 +116,7 @@ LM=(--hidden 1024 --layers 2 --dropout 0.4 --locked-dropout --lr 1.5e-3)
 (lm a 11 7000 "${LM[@]}" --average-from "$(scaled 2500)"
  job generation generation) &
 pids+=($!)
-lm b 12 7000 "${LM[@]}" --lr 2e-3 &
+lm b 12 7000 "${LM[@]}" --lr 2e-3 &  # the later --lr wins
 pids+=($!)
 lm c 13 7000 "${LM[@]}" --weight-dropout 0.1 &
 pids+=($!)
