@@ -2,7 +2,7 @@
 # The GPU rows of the language-model, classification and tagging benchmarks, in one device call of about
 # 8 minutes on one H100 or H200 (BENCHMARKS.md has what earlier versions gave):
 #   1. benchmarks/gpu_correctness.py: every recurrent path on CUDA against the float64 reference;
-#   2. the longer tiny-shakespeare char LM (the ≤ 1.40 target): five 2×1024 recipes trained at once,
+#   2. the longer tiny-shakespeare char LM (the ≤ 1.40 target): five 2×1024 recipes (eight without step 3) at once,
 #      rnnkit only; then text generated from the first one's checkpoint on cuda and on cpu (greedy decoding
 #      must give the same text on both) and its score on both devices;
 #   3. IMDB classification: a word LM pretrained on the IMDB training reviews, then rnnkit's max-pooling
@@ -20,6 +20,8 @@
 # the logs to $OUT/logs.tar.gz, refreshed every 20 s so that a run stopped at its limit still returns them.
 #
 #     RNNKIT_SHARED=<folder holding data/> OUT=<output folder> bash benchmarks/gpu_session.sh
+#     PARTS="lm tagging" bash benchmarks/gpu_session.sh      # only those steps (default: all four, by the
+#                                                            # words correctness, lm, classification, tagging)
 #     SCALE=0.05 DEVICE=cpu bash benchmarks/gpu_session.sh    # the same steps, budgets scaled: a smoke test
 # that starts every step (on 2 CPU cores the 2×1024 LMs and IMDB then reach their time limits; below 0.05
 # the start-up outlasts most limits)
@@ -27,10 +29,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1  # no pip install needed
 DEVICE="${DEVICE:-cuda}" SCALE="${SCALE:-1}" OUT="${OUT:-/tmp/rnnkit-gpu-session}" PY="${PYTHON:-python3}"
+PARTS=" ${PARTS:-correctness lm classification tagging} "
 LOGS="$(mktemp -d)" RUNS="runs/gpu-session"
 rm -rf "$RUNS" && mkdir -p "$OUT" "$RUNS"
 before=$(wc -l < BENCHMARKS.md)
 
+part() { [[ "$PARTS" == *" $1 "* ]]; }  # part NAME: true when NAME is among the steps to run
 scaled() { awk -v x="$1" -v k="$SCALE" 'BEGIN { v = int(x * k); print (v < 1 ? 1 : v) }'; }
 limit() { echo $(($(scaled "$1") + $2)); }  # a job's time limit: its scaled budget + unscaled start-up and scoring
 minutes() { awk -v x="$1" -v k="$SCALE" 'BEGIN { printf "%.3f", x * k / 60 }'; }
@@ -69,9 +73,22 @@ fi
 NOTE="GPU session (benchmarks/gpu_session.sh): trained at the same time as the other LM recipes and the \
 classification and tagging jobs on one GPU (MPS $mps), so tokens/s is not a clean speed figure."
 
+pids=()
+after() {  # after FILE COMMAND...: wait (at most 390 s) until FILE exists, then run COMMAND
+    local waited=0
+    until [ -f "$1" ] || [ "$waited" -ge "$(limit 330 60)" ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    shift
+    "$@"
+}
+
 # 1. correctness
-job correctness pin 10 timeout 300 "$PY" benchmarks/gpu_correctness.py --device "$DEVICE" &
-pids=($!)
+if part correctness; then
+    job correctness pin 10 timeout 300 "$PY" benchmarks/gpu_correctness.py --device "$DEVICE" &
+    pids+=($!)
+fi
 
 # 2. char LMs, then generation and scoring from the first on both devices
 lm() {  # lm LABEL CORE MAX_STEPS FLAGS...
@@ -111,50 +128,49 @@ generation() {  # the same checkpoint on cuda and on cpu: greedy text equal, sam
 # (--average-from: validation and best/ then use the mean of the weights since that step). a and e: averaged
 # from steps 2,500 and 3,000; b: Adam 2e-3 (1e-3 gave 1.4099, 1.5e-3 1.4058); c: DropConnect 0.1 on the
 # recurrent matrices as well; d: windows of 200 characters, half the steps for the same text, averaged from
-# the same share of them.
+# the same share of them. Without the classification step, f-h take its cores: f, DropConnect 0.2 and
+# averaging; g, dropout 0.35 and averaging; h, Adam 2e-3 averaged from step 2,000.
 LM=(--hidden 1024 --layers 2 --dropout 0.4 --locked-dropout --lr 1.5e-3)
-(lm a 11 7000 "${LM[@]}" --average-from "$(scaled 2500)"
- job generation generation) &
-pids+=($!)
-lm b 12 7000 "${LM[@]}" --lr 2e-3 &  # the later --lr wins
-pids+=($!)
-lm c 13 7000 "${LM[@]}" --weight-dropout 0.1 &
-pids+=($!)
-lm d 14 3500 "${LM[@]}" --bptt 200 --average-from "$(scaled 1250)" &
-pids+=($!)
-lm e 15 7000 "${LM[@]}" --average-from "$(scaled 3000)" &
-pids+=($!)
+if part lm; then
+    (lm a 11 7000 "${LM[@]}" --average-from "$(scaled 2500)"
+     job generation generation) &
+    pids+=($!)
+    lm b 12 7000 "${LM[@]}" --lr 2e-3 &  # a later flag wins
+    pids+=($!)
+    lm c 13 7000 "${LM[@]}" --weight-dropout 0.1 &
+    pids+=($!)
+    lm d 14 3500 "${LM[@]}" --bptt 200 --average-from "$(scaled 1250)" &
+    pids+=($!)
+    lm e 15 7000 "${LM[@]}" --average-from "$(scaled 3000)" &
+    pids+=($!)
+    if ! part classification; then
+        lm f 0 7000 "${LM[@]}" --weight-dropout 0.2 --average-from "$(scaled 2500)" &
+        pids+=($!)
+        lm g 1 7000 "${LM[@]}" --dropout 0.35 --average-from "$(scaled 2500)" &
+        pids+=($!)
+        lm h 2 7000 "${LM[@]}" --lr 2e-3 --average-from "$(scaled 2000)" &
+        pids+=($!)
+    fi
+fi
 
 # 3. IMDB, with its word LM kept for 4. Reviews cut at 800 tokens and 256 units a direction: the GPU
 # affords them, and the LM grows with the classifier it initialises.
 CLASSIFY=(--device "$DEVICE" --threads 1 --parallel --cores-per-worker 1 --budget "$(scaled 200)" --hidden 256)
-job imdb pin 0-2 timeout "$(limit 380 190)" "$PY" benchmarks/classification.py --dataset imdb "${CLASSIFY[@]}" \
-    --eval-every 200 --max-length 800 --systems rnnkit-max,rnnkit-lm-attention,bare \
-    --pretrained-lm-minutes "$(minutes 180)" --lm-text train --lm-out "$RUNS/imdb-lm" &
-pids+=($!)
-
-after() {  # after FILE COMMAND...: wait (at most 390 s) until FILE exists, then run COMMAND
-    local waited=0
-    until [ -f "$1" ] || [ "$waited" -ge "$(limit 330 60)" ]; do
-        sleep 1
-        waited=$((waited + 1))
-    done
-    shift
-    "$@"
-}
-# 4. SST-2, once the IMDB LM is there
-after "$RUNS/imdb-lm/pretraining.json" job sst2 pin 3-5 timeout "$(limit 200 130)" "$PY" benchmarks/classification.py \
-    --dataset sst2 "${CLASSIFY[@]}" --systems rnnkit-lm-attention,rnnkit-lm-final,bare \
-    --lm-from "$RUNS/imdb-lm" &
-pids+=($!)
+if part classification; then
+    job imdb pin 0-2 timeout "$(limit 380 190)" "$PY" benchmarks/classification.py --dataset imdb "${CLASSIFY[@]}" \
+        --eval-every 200 --max-length 800 --systems rnnkit-max,rnnkit-lm-attention,bare \
+        --pretrained-lm-minutes "$(minutes 180)" --lm-text train --lm-out "$RUNS/imdb-lm" &
+    pids+=($!)
+    # 4. SST-2, once the IMDB LM is there
+    after "$RUNS/imdb-lm/pretraining.json" job sst2 pin 3-5 timeout "$(limit 200 130)" "$PY" \
+        benchmarks/classification.py --dataset sst2 "${CLASSIFY[@]}" \
+        --systems rnnkit-lm-attention,rnnkit-lm-final,bare --lm-from "$RUNS/imdb-lm" &
+    pids+=($!)
+fi
 
 # 5. tagging: the character LMs first (CoNLL's job trains them), then CoNLL-2003 and UD EWT rows from them
 TAG=(--device "$DEVICE" --threads 1 --parallel --cores-per-worker 1 --budget "$(scaled 150)" --eval-every 500
      --lowercase --schedule plateau)
-job conll2003 pin 6-7 timeout "$(limit 420 130)" "$PY" benchmarks/tagging.py --dataset conll2003 "${TAG[@]}" \
-    --systems rnnkit-clm-crf,rnnkit-crf --char-lm-minutes "$(minutes 270)" --char-lm-batch 128 --char-lm-hidden 1024 \
-    --char-lm-text train,ud_ewt,imdb,wikitext --char-lm-out "$RUNS/clm" &
-pids+=($!)
 pack_lms() {  # the LM pair without training state or curves: what --char-lm-from and Tagger(lm_features=) read.
     # In 15 MiB parts (1×1024 weights are 19 MB a model; a file coming back from the device holds at most 16 MiB):
     # cat clm.tar.part* > clm.tar
@@ -163,10 +179,16 @@ pack_lms() {  # the LM pair without training state or curves: what --char-lm-fro
     tar cf "$parts/clm.tar" -C "$RUNS" clm/pretraining.json clm/forward/best clm/backward/best \
         && split -b 15m -d "$parts/clm.tar" "$parts/clm.tar.part" && mv "$parts"/clm.tar.part* "$OUT"
 }
-(after "$RUNS/clm/pretraining.json" pack_lms
- job ud_ewt pin 8-9 timeout "$(limit 150 130)" "$PY" benchmarks/tagging.py --dataset ud_ewt "${TAG[@]}" \
-     --systems rnnkit-clm,rnnkit --char-lm-from "$RUNS/clm") &
-pids+=($!)
+if part tagging; then
+    job conll2003 pin 6-7 timeout "$(limit 420 130)" "$PY" benchmarks/tagging.py --dataset conll2003 "${TAG[@]}" \
+        --systems rnnkit-clm-crf,rnnkit-crf --char-lm-minutes "$(minutes 270)" --char-lm-batch 128 \
+        --char-lm-hidden 1024 --char-lm-text train,ud_ewt,imdb,wikitext --char-lm-out "$RUNS/clm" &
+    pids+=($!)
+    (after "$RUNS/clm/pretraining.json" pack_lms
+     job ud_ewt pin 8-9 timeout "$(limit 150 130)" "$PY" benchmarks/tagging.py --dataset ud_ewt "${TAG[@]}" \
+         --systems rnnkit-clm,rnnkit --char-lm-from "$RUNS/clm") &
+    pids+=($!)
+fi
 
 while kill -0 "${pids[@]}" 2> /dev/null; do  # true while any job runs
     snapshot
