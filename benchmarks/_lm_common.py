@@ -165,7 +165,8 @@ def train_rnnkit(train_text: str, valid_text: str, level: str, args, out_dir: Pa
                        batch_size=args.batch_size, train_config=config, out_dir=out_dir, **settings)
     lm.fit(train_text, valid_text)
     records = [r for r in lm.result_.history if r["kind"] == "train"]
-    return {"lm": lm, "steps": lm.result_.steps, "best": lm.result_.best_metric,
+    curve = [(r["step"], r["loss"]) for r in lm.result_.history if r["kind"] == "eval"]
+    return {"lm": lm, "steps": lm.result_.steps, "best": lm.result_.best_metric, "curve": curve,
             "tokens_per_s": statistics.median([r["items_per_s"] for r in records] or [0.0])}
 
 
@@ -180,7 +181,8 @@ def compare(train_text: str, valid_text: str, level: str, vocab: Vocab, train_id
 
     ``vocab`` is built as rnnkit builds its own; ``train_ids`` and ``valid`` are the training text and the
     validation streams in its ids, so that both models are scored on the same streams.
-    Returns ``{name: {"steps", "tokens_per_s", "loss" (validation loss at the end), "best"}}``; with
+    Returns ``{name: {"steps", "tokens_per_s", "loss" (validation loss at the end), "best"}}``, rnnkit's
+    also with ``"curve"``, its validations as (step, loss) pairs; with
     ``--average-from``, also the rnnkit run's trained (not averaged) weights at the end, ``TRAINED``.
     """
     figures = {}
@@ -188,7 +190,7 @@ def compare(train_text: str, valid_text: str, level: str, vocab: Vocab, train_id
         run = train_rnnkit(train_text, valid_text, level, args, out_dir, **settings)
         assert run["lm"].vocab_ == vocab  # the same ids, so the same validation streams
         figures[RNNKIT] = {"steps": run["steps"], "tokens_per_s": run["tokens_per_s"], "best": run["best"],
-                           "loss": validation_loss(run["lm"].model_, valid, args.device)}
+                           "curve": run["curve"], "loss": validation_loss(run["lm"].model_, valid, args.device)}
         if args.average_from is not None:  # the same run without averaging: last/ keeps the trained θ
             trained = copy.deepcopy(run["lm"].model_)
             trained.load_state_dict(load_checkpoint(out_dir / "last", "cpu")[1])

@@ -19,11 +19,17 @@ def add_machine_arguments(parser: argparse.ArgumentParser, threads_help: str = "
     """``--threads`` (read by :func:`start`) and ``--device``."""
     parser.add_argument("--threads", type=int, default=2, help=f"{threads_help} (default 2)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--no-tf32", action="store_true",
+                        help="on CUDA, full float32 in matrix products and cuDNN (torch lets cuDNN use TF32 "
+                             "by default), to tell TF32's effect on a result from the device's")
 
 
 def start(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line, give torch ``--threads`` threads and send INFO log lines to stderr."""
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.no_tf32:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     return args

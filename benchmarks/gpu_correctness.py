@@ -6,7 +6,8 @@ For every cell formulation, 2 layers, bidirectional, padded batch:
 - "torch" (cuDNN) on CUDA in float32 against "autograd" on the CPU in float64 (TF32 off): within 1e-5;
 - "bptt" in float32 on CUDA against the same float64 reference: within 1e-5;
 - "torch" against "autograd", both in float32 on CUDA, with weight dropout on the recurrent matrices,
-  and with locked dropout between the layers (the same masks): within 1e-5;
+  with locked dropout between the layers (the same masks), and with gradients taken in eval mode (dynamic
+  evaluation; cuDNN must then run its training path without dropout): within 1e-5;
 - a language model of each cell, stepped one token at a time with its state carried (as generation
   does), against one pass over the whole sequence, on the device: within 1e-5;
 - the torch path warns nothing (cuDNN warns about weights outside one flat buffer unless rnnkit silences it).
@@ -61,6 +62,19 @@ def dropout_error(layer: Recurrent, args: tuple[torch.Tensor, ...], **dropouts: 
     for name, value in kept.items():
         setattr(layer, name, value)
     return rel_err(*results)
+
+
+def eval_mode_error(layer: Recurrent, args: tuple[torch.Tensor, ...]) -> float:
+    """Relative error of cuDNN against autograd when gradients are taken in eval mode, as dynamic evaluation
+    does: cuDNN differentiates only its training path, which must then run without the layer's dropout."""
+    kept = layer.dropout
+    layer.dropout = 0.3
+    layer.eval()
+    try:
+        return rel_err(run(layer, "torch", *args), run(layer, "autograd", *args))
+    finally:
+        layer.dropout = kept
+        layer.train()
 
 
 def rel_err(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
@@ -123,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                            dropout_error(layer32, args32, weight_dropout=0.3), 1e-5))
             checks.append(("torch vs autograd, locked dropout, same masks, on device",
                            dropout_error(layer32, args32, dropout=0.3, locked_dropout=True), 1e-5))
+            checks.append(("torch vs autograd, gradients in eval mode, on device",
+                           eval_mode_error(layer32, args32), 1e-5))
         for name, err, tol in checks:
             ok = err <= tol
             log.info("%-5s %-8s %-8s %-52s rel. error %.2e (≤ %.0e) %s", cell, variant, g, name, err, tol,

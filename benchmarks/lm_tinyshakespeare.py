@@ -58,6 +58,9 @@ def main() -> None:
         "|---|---:|---:|---:|---:|",
         *rows,
     ]
+    if RNNKIT in figures:
+        body += ["", "- rnnkit's validation loss (step): " + ", ".join(
+            f"{loss:.4f} ({step:,})" for step, loss in figures[RNNKIT]["curve"])]
     if BARE in figures and RNNKIT in figures:
         ours, bare = figures[RNNKIT]["loss"], figures[BARE]["loss"]
         body += ["", f"- throughput ratio rnnkit / bare: **{throughput_ratio(figures):.3f}** (target ≥ 0.95)",

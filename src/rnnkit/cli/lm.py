@@ -5,6 +5,7 @@ Examples:
     rnnkit generate runs/stdlib --prime "def " --length 300
     rnnkit train lm --data input.txt --hidden 512 --dropout 0.2 --out runs/shakespeare
     rnnkit score runs/shakespeare held_out.txt
+    rnnkit score runs/shakespeare held_out.txt --dynamic-lr 0.3   # the model adapts as it reads
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rnnkit.cli.common import (
     log_training_end,
     signature_defaults,
 )
+from rnnkit.engine.adaptation import check_adaptation
 from rnnkit.engine.checkpoint import read_meta
 from rnnkit.engine.config import train_config_from_args
 from rnnkit.engine.settings import read_settings_file, split_settings
@@ -154,6 +156,12 @@ def _add_score(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("checkpoint", help="checkpoint or run directory")
     parser.add_argument("file", help="UTF-8 text file ('-' for standard input)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument("--dynamic-lr", type=float, default=None, metavar="LR",
+                        help="dynamic evaluation: read the text as one stream and let a copy of the model learn "
+                             "from each window once it is scored, by SGD at this rate (default: off, static)")
+    parser.add_argument("--dynamic-decay", type=float, default=0.0, metavar="DECAY",
+                        help="dynamic evaluation: pull the adapted weights back towards the trained ones by this "
+                             "fraction after each update, in [0, 1) (default: 0)")
     parser.set_defaults(run=evaluate)
 
 
@@ -161,10 +169,15 @@ def evaluate(args: argparse.Namespace) -> int:
     """Print loss, perplexity and bits per character of ``args.file`` (``rnnkit score`` / ``evaluate``)."""
     if not args.file:
         raise ConfigError("give the text FILE to score")
+    dynamic_lr = getattr(args, "dynamic_lr", None)  # `rnnkit evaluate` has no dynamic flags: static
+    dynamic_decay = getattr(args, "dynamic_decay", 0.0)
+    if dynamic_lr is not None:
+        check_adaptation(dynamic_lr, dynamic_decay)  # before the checkpoint and the text are read
     lm = lm_api.LanguageModel.load(args.checkpoint, device=args.device)
-    result = lm.evaluate(lm_api.text_data.read_text_file(args.file))
+    result = lm.evaluate(lm_api.text_data.read_text_file(args.file), dynamic_lr, dynamic_decay)
+    how = "" if dynamic_lr is None else f", dynamic evaluation (lr {dynamic_lr:g}, decay {dynamic_decay:g})"
     print(f"{args.file}: perplexity {result['perplexity']:.3f}  bits/char {result['bits_per_char']:.4f}  "
-          f"loss {result['loss']:.4f} nats/{lm.level}  ({int(result['tokens'])} {lm.level} tokens scored)")
+          f"loss {result['loss']:.4f} nats/{lm.level}  ({int(result['tokens'])} {lm.level} tokens scored{how})")
     return 0
 
 

@@ -94,7 +94,11 @@ def run_torch_stack(
         raise ValueError(f"torch has no fused kernel for {cell!r}; use backend 'autograd' or 'bptt'")
     kernel = getattr(torch._VF, mode)
     flat = [w for c, cw in zip(cells, weights, strict=True) for w in torch_weights(c, cw)]
-    args = (flat, cell.bias, num_layers, dropout, cell.training, bidirectional)
+    # cuDNN can differentiate only its training path, so an eval-mode pass that needs gradients (dynamic
+    # evaluation) takes that path too, without dropout, which belongs to training alone.
+    needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(w.requires_grad for w in flat))
+    args = (flat, cell.bias, num_layers, dropout if cell.training else 0.0, cell.training or needs_grad,
+            bidirectional)
     with warnings.catch_warnings():
         # The cells keep their own W, U, b, so cuDNN gets separate tensors rather than nn.LSTM's one flat
         # buffer and copies them into one at each call: one copy of the weights per call, not per time

@@ -37,7 +37,7 @@ from rnnkit.engine.trainer import Trainer, resolve_device
 from rnnkit.errors import CheckpointError, ConfigError, RnnkitError
 from rnnkit.models.language_model import RNNLanguageModel
 from rnnkit.tasks.lm_generation import check_sampling_options, encode_prime, join_samples, text_pieces
-from rnnkit.tasks.lm_training import LMTraining, stream_loss, streams_for
+from rnnkit.tasks.lm_training import LMTraining, dynamic_stream_losses, stream_loss, streams_for
 from rnnkit.tasks.scheduled_sampling import SCHEDULES, SamplingSchedule
 
 logger = logging.getLogger(__name__)
@@ -305,12 +305,14 @@ class LanguageModel:
 
     # ----- scoring -----
 
-    def evaluate(self, text: str) -> dict[str, float]:
+    def evaluate(self, text: str, dynamic_lr: float | None = None, dynamic_decay: float = 0.0) -> dict[str, float]:
         """Loss (nats per token), perplexity and bits per character of ``text`` (its first token is context).
 
         The text is read as parallel streams with the state carried within each, as in validation
-        (:func:`~rnnkit.tasks.lm_training.streams_for`); bits per character divide the total loss by the
-        characters of the predicted tokens.
+        (:func:`~rnnkit.tasks.lm_training.streams_for`); with ``dynamic_lr``, as one stream under dynamic
+        evaluation (a copy of the model learns from each ``bptt`` window once it is scored; η = ``dynamic_lr``,
+        λ = ``dynamic_decay``, :mod:`~rnnkit.engine.adaptation`). Bits per character: the total loss
+        over the characters of the predicted tokens.
         """
         self._fitted()
         tokens = self._tokens(text)
@@ -320,20 +322,24 @@ class LanguageModel:
         if unknown:
             logger.warning("%d symbol type(s) not in the vocabulary are scored as <unk>", len(unknown))
         ids = _ids(self.vocab_, tokens)  # (N,)
-        streams = streams_for(ids, self.bptt)
-        loss = stream_loss(self.model_, streams)
-        predicted = tokens[1 : streams.num_tokens + 1]
-        chars = len(text_data.detokenize(predicted, self.level))
+        if dynamic_lr is None:
+            streams = streams_for(ids, self.bptt)
+            loss, scored = stream_loss(self.model_, streams), streams.num_tokens
+        else:
+            windows = dynamic_stream_losses(self.model_, ids, self.bptt, dynamic_lr, dynamic_decay)
+            scored = sum(n for _, n in windows)
+            loss = sum(value * n for value, n in windows) / scored
+        chars = len(text_data.detokenize(tokens[1 : scored + 1], self.level))
         return {
             "loss": loss,
             "perplexity": math.exp(min(loss, 700.0)),
-            "bits_per_char": loss * streams.num_tokens / max(chars, 1) / math.log(2),
-            "tokens": float(streams.num_tokens),
+            "bits_per_char": loss * scored / max(chars, 1) / math.log(2),
+            "tokens": float(scored),
         }
 
-    def score(self, text: str) -> float:
-        """Perplexity of ``text`` (lower is better); :meth:`evaluate` gives bits per character too."""
-        return self.evaluate(text)["perplexity"]
+    def score(self, text: str, **dynamic: float) -> float:
+        """Perplexity of ``text`` (lower is better; ``dynamic_lr``/``dynamic_decay`` as :meth:`evaluate`)."""
+        return self.evaluate(text, **dynamic)["perplexity"]
 
     # ----- checkpoints -----
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.data.streams import ShardedStreams, TokenStreams
+from rnnkit.engine.adaptation import score_and_adapt
 from rnnkit.engine.task import StepResult, evaluating
 from rnnkit.tasks.scheduled_sampling import SamplingSchedule, unroll
 
@@ -62,12 +63,11 @@ class LMTraining:
         return [] if self.valid is None else self.valid
 
     def loss(self, model: torch.nn.Module, batch: Any, state: Any, step: int) -> StepResult:
-        inputs, targets = batch  # (B, T), (B, T)
         probability = self.schedule.sample_probability(step) if self.schedule and model.training else 0.0
-        logits, state = forward_window(model, inputs, state, probability)  # (B, T, V)
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.to(logits.device).reshape(-1))
-        metrics = {"sample_probability": probability} if self.schedule else {}
-        return StepResult(loss, targets.numel(), state, metrics)
+        result = window_loss(model, batch, state, probability)
+        if self.schedule:
+            result.metrics["sample_probability"] = probability
+        return result
 
     def evaluate(self, model: torch.nn.Module) -> dict[str, float]:
         return {}
@@ -101,15 +101,35 @@ def forward_window(
     return unroll(step, inputs, probability, state)
 
 
+def window_loss(model: torch.nn.Module, batch: Any, state: Any, probability: float = 0.0) -> StepResult:
+    """The mean next-token loss of one window (inputs (B, T), targets (B, T)) and the state after it."""
+    inputs, targets = batch
+    logits, state = forward_window(model, inputs, state, probability)  # (B, T, V)
+    loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.to(logits.device).reshape(-1))
+    return StepResult(loss, targets.numel(), state)
+
+
+def dynamic_stream_losses(
+    model: torch.nn.Module, ids: torch.Tensor, bptt: int, lr: float, decay: float = 0.0
+) -> list[tuple[float, int]]:
+    """The (mean loss, tokens) of every window of ``ids`` (N,) under dynamic evaluation
+    (:mod:`rnnkit.engine.adaptation`): a copy of the model learns from each window once it is scored.
+
+    The text is read as one stream, not as parallel ones: every token is then predicted from the text before
+    it and nothing after it, so the total is a true log-likelihood of the text (the chain rule read left to
+    right) and compares with the static loss of the same single stream. With B streams the weights would
+    adapt to text lying after the tokens the other streams are still to predict.
+    """
+    return score_and_adapt(model, TokenStreams(ids, 1, bptt), window_loss, lr, decay)
+
+
 def stream_loss(model: torch.nn.Module, streams: TokenStreams) -> float:
     """Mean next-token cross-entropy (nats) over all windows of ``streams``, state carried, no gradients."""
     total, state = 0.0, None
     with evaluating(model):
-        for inputs, targets in streams:
-            logits, state = forward_window(model, inputs, state)
-            total += F.cross_entropy(
-                logits.reshape(-1, logits.size(-1)), targets.to(logits.device).reshape(-1), reduction="sum"
-            ).item()
+        for batch in streams:
+            result = window_loss(model, batch, state)
+            total, state = total + result.loss.item() * result.n_items, result.state
     loss = total / streams.num_tokens
     if not math.isfinite(loss):
         raise FloatingPointError("the model's loss on this text is not finite")
