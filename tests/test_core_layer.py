@@ -65,6 +65,32 @@ def test_fast_backends_match_autograd(cell, variant, g, num_layers, bidirectiona
             assert _rel_err(a, b) <= 1e-10, f"{backend}: tensor {k} differs by {_rel_err(a, b):.1e}"
 
 
+@pytest.mark.parametrize(("cell", "variant", "g"), [f for f in FORMS if f[1] == "cudnn" or f[2] in ("tanh", "relu")],
+                         ids=lambda v: str(v))
+@pytest.mark.parametrize("padded", [False, True], ids=["full", "padded"])
+def test_float32_kernels_match_the_float64_ground_truth(cell, variant, g, padded):
+    # Training runs in float32, where torch's CPU LSTM is oneDNN's kernel, a path float64 never takes; the
+    # kernels that training really uses must agree with the readable cells to float32's precision.
+    num_layers, Bf, Tf = 2, 4, 30
+    layer64 = _layer(cell, variant, g, num_layers, bidirectional=True)
+    layer32 = _layer(cell, variant, g, num_layers, bidirectional=True).float()
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(Bf, Tf, I, generator=gen, dtype=DT, requires_grad=True)
+    h0 = torch.randn(2 * num_layers, Bf, H, generator=gen, dtype=DT, requires_grad=True)
+    state = (h0, torch.randn(h0.shape, generator=gen, dtype=DT).requires_grad_()) if cell == "lstm" else h0
+    lengths = torch.tensor([30, 7, 19, 30]) if padded else None
+    expected = _run(layer64, "autograd", x, state, lengths)
+    x32 = x.detach().float().requires_grad_()
+    state32 = (tuple(s.detach().float().requires_grad_() for s in state) if cell == "lstm"
+               else state.detach().float().requires_grad_())
+    has_kernel = (cell, g if cell == "elman" else variant) in HAS_TORCH_KERNEL
+    for backend in ["bptt", "auto"] + (["torch"] if has_kernel else []):
+        got = _run(layer32, backend, x32, state32, lengths)
+        for k, (a, b) in enumerate(zip(got, expected, strict=True)):
+            assert a.dtype == torch.float32
+            assert _rel_err(a.double(), b) <= 2e-5, f"{backend}: tensor {k} differs by {_rel_err(a.double(), b):.1e}"
+
+
 @pytest.mark.parametrize(("cell", "variant", "g"), FORMS, ids=lambda v: str(v))
 def test_auto_backend_is_visible_and_overridable(cell, variant, g):
     layer = _layer(cell, variant, g, backend="auto")
