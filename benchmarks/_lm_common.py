@@ -46,6 +46,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
     parser.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate (default {lr})")
     parser.add_argument("--weight-dropout", type=float, default=0.0,
                         help="rnnkit's DropConnect on the recurrent matrices (nn.LSTM has none; default 0)")
+    parser.add_argument("--embedding-dropout", type=float, default=0.0,
+                        help="rnnkit's probability of dropping a character type from a window (default 0)")
     parser.add_argument("--locked-dropout", action="store_true",
                         help="rnnkit's dropout with one mask per window (variational; nn.LSTM has none)")
     if bare:
@@ -96,12 +98,13 @@ def bare_recipe(args: argparse.Namespace) -> tuple[float, float]:
 
 def recipe_text(args: argparse.Namespace) -> str:
     """'dropout D, Adam LR', with the bare loop's own values after them where they differ from rnnkit's, and
-    rnnkit's weight dropout where there is one."""
+    rnnkit's weight and embedding dropout where there are."""
     dropout, lr = bare_recipe(args)
     text = f"dropout {args.dropout}, Adam {args.lr}"
     if (dropout, lr) != (args.dropout, args.lr):
         text += f" (the bare loop: dropout {dropout}, Adam {lr})"
     text += f", rnnkit's weight dropout {args.weight_dropout}" if args.weight_dropout else ""
+    text += f", rnnkit's embedding dropout {args.embedding_dropout}" if args.embedding_dropout else ""
     text += ", rnnkit's dropout locked (one mask per window)" if args.locked_dropout else ""
     averaged = args.average_from is not None
     return text + (f", rnnkit's weights averaged from step {args.average_from}" if averaged else "")
@@ -161,7 +164,8 @@ def train_rnnkit(train_text: str, valid_text: str, level: str, args, out_dir: Pa
               "seed": args.seed, "restore_best": False, "average_from": args.average_from}
     lm = LanguageModel(level=level, cell="lstm", hidden_size=args.hidden, num_layers=args.layers,
                        embedding_size=args.embedding, dropout=args.dropout,
-                       weight_dropout=args.weight_dropout, locked_dropout=args.locked_dropout, bptt=args.bptt,
+                       weight_dropout=args.weight_dropout, embedding_dropout=args.embedding_dropout,
+                       locked_dropout=args.locked_dropout, bptt=args.bptt,
                        batch_size=args.batch_size, train_config=config, out_dir=out_dir, **settings)
     lm.fit(train_text, valid_text)
     records = [r for r in lm.result_.history if r["kind"] == "train"]

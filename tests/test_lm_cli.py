@@ -18,8 +18,8 @@ def run(tmp_path_factory):
     (root / "train.txt").write_text(TEXT, encoding="utf-8")
     code = main(["train", "lm", "--data", str(root / "train.txt"), "--hidden", "24", "--layers", "1",
                  "--bptt", "10", "--batch-size", "4", "--max-steps", "40", "--lr", "0.01", "--weight-dropout", "0.2",
-                 "--average-from", "30", "--locked-dropout", "--progress", "off", "--device", "cpu",
-                 "--out", str(root / "run")])
+                 "--average-from", "30", "--locked-dropout", "--embedding-dropout", "0.1", "--progress", "off",
+                 "--device", "cpu", "--out", str(root / "run")])
     assert code == 0
     return root
 
@@ -124,10 +124,11 @@ def test_corrupt_and_foreign_checkpoints(run, tmp_path, capsys):
 def test_weight_dropout_is_kept_with_the_model_and_dropouts_are_checked(run, tmp_path, capsys):
     meta = json.loads((run / "run" / "best" / "model.json").read_text(encoding="utf-8"))
     assert meta["model_config"]["weight_dropout"] == 0.2 and meta["model_config"]["locked_dropout"] is True
+    assert meta["model_config"]["embedding_dropout"] == 0.1
     code = main(["train", "lm", "--data", str(run / "train.txt"), "--locked-dropout", "--scheduled-sampling",
                  "linear", "--out", str(tmp_path / "out")])
     one_line_error(capsys, code, "locked_dropout keeps one mask per window")
-    for flag in ("dropout", "weight-dropout"):
+    for flag in ("dropout", "weight-dropout", "embedding-dropout"):
         code = main(["train", "lm", "--data", str(run / "train.txt"), f"--{flag}", "1.5", "--out",
                      str(tmp_path / "out")])
         one_line_error(capsys, code, f"{flag.replace('-', '_')} must be in [0, 1), got 1.5")

@@ -67,3 +67,27 @@ def test_locked_dropout_drops_the_same_units_at_every_step_of_a_window(locked):
         assert torch.equal(kept, full * mask * 2)  # kept units scaled by 1 / (1 − p)
         assert torch.equal(mask, mask[:, :1].expand_as(mask)) == locked
     assert RNNLanguageModel.from_config(model.get_config()).locked_dropout == locked
+
+
+def test_embedding_dropout_drops_whole_token_types_in_training_only():
+    """One draw per token type and forward call: every occurrence of a dropped type reads zeros, the others
+    read E x / (1 − p); evaluation reads E x, and the output layer of a tied model keeps the whole matrix."""
+    torch.manual_seed(0)
+    model = RNNLanguageModel(vocab_size=9, embedding_size=4, hidden_size=4, num_layers=1, embedding_dropout=0.5,
+                             tie_weights=True).train()
+    seen = {}
+    model.rnn.register_forward_hook(lambda m, args, out: seen.update(rnn_in=args[0]))
+    ids = torch.arange(9).repeat(3, 4)  # (3, 36): every type at twelve places
+    model(ids)
+    dropped = (seen["rnn_in"] == 0).all(-1)  # (B, T)
+    per_type = [dropped[ids == v] for v in range(9)]
+    assert all(d.all() or not d.any() for d in per_type)  # all occurrences of a type share one draw
+    assert 0 < sum(bool(d.all()) for d in per_type) < 9
+    assert torch.equal(seen["rnn_in"][~dropped], model.embedding(ids)[~dropped] * 2)
+    assert torch.equal(model.output.weight, model.embedding.weight)
+    model.eval()
+    model(ids)
+    assert torch.equal(seen["rnn_in"], model.embedding(ids))
+    assert RNNLanguageModel.from_config(model.get_config()).embedding_dropout == 0.5
+    with pytest.raises(ValueError, match=r"embedding_dropout must be in \[0, 1\), got 1.0"):
+        RNNLanguageModel(vocab_size=5, embedding_dropout=1.0)

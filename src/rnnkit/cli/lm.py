@@ -40,6 +40,7 @@ MODEL_FLAGS = {
     "embedding": ("embedding_size", int, "embedding size E; unset: 64 for char, H for word or tied weights"),
     "dropout": ("dropout", float, "dropout on embeddings, between layers and before the output layer"),
     "weight-dropout": ("weight_dropout", float, "DropConnect on the recurrent matrices, one mask per window"),
+    "embedding-dropout": ("embedding_dropout", float, "probability of dropping a token type from a window"),
     "bptt": ("bptt", int, "truncated-BPTT window length T"),
     "batch-size": ("batch_size", int, "number of parallel streams B"),
     "min-freq": ("min_freq", int, "word level: words seen fewer times become <unk>"),

@@ -9,6 +9,10 @@ token (lecture, "Language models"):
 
 The model returns the logits W_hy h^{(t)} + b_y; the softmax and the loss live in the task.
 
+Embedding dropout (Gal & Ghahramani 2016; AWD-LSTM's ``embedded_dropout``) drops whole token types: one
+mask m ∈ {0, 1/(1−p)}^V per forward call, and every occurrence of a dropped type in the window reads the
+zero vector, e^{(t)} = m_{x^{(t)}} E x^{(t)}. The model then cannot lean on any one symbol being seen.
+
 Weight tying (Press & Wolf 2016, "Using the output embedding to improve language models"; Inan et al.
 2016) shares one matrix between the input embedding and W_hy, which needs E = H.
 """
@@ -40,6 +44,8 @@ class RNNLanguageModel(nn.Module):
             (default 0.0).
         weight_dropout: DropConnect on the recurrent matrices U, one mask per forward call
             (:class:`~rnnkit.layers.Recurrent`; default 0.0).
+        embedding_dropout: the probability of dropping a token type, all its occurrences in the forward
+            call at once (see above; default 0.0).
         locked_dropout: every ``dropout`` with one mask per window, the same units dropped at all T steps
             (variational dropout, AWD-LSTM's locked dropout; :func:`~rnnkit.layers.recurrent.locked_dropout`),
             rather than a fresh mask per step (default False).
@@ -79,6 +85,7 @@ class RNNLanguageModel(nn.Module):
         variant: str = "lecture",
         dropout: float = 0.0,
         weight_dropout: float = 0.0,
+        embedding_dropout: float = 0.0,
         locked_dropout: bool = False,
         tie_weights: bool = False,
         backend: str = "auto",
@@ -87,6 +94,7 @@ class RNNLanguageModel(nn.Module):
         check_sizes(vocab_size=vocab_size, embedding_size=embedding_size, hidden_size=hidden_size,
                     num_layers=num_layers)
         check_dropout(dropout)
+        check_dropout(embedding_dropout, "embedding_dropout")
         if tie_weights and embedding_size != hidden_size:
             raise ValueError(
                 f"tie_weights needs embedding_size == hidden_size, got {embedding_size} and {hidden_size}"
@@ -99,6 +107,7 @@ class RNNLanguageModel(nn.Module):
         self.variant = variant
         self.dropout = dropout
         self.weight_dropout = weight_dropout
+        self.embedding_dropout = embedding_dropout
         self.locked_dropout = locked_dropout
         self.tie_weights = tie_weights
         self.backend = backend
@@ -124,11 +133,20 @@ class RNNLanguageModel(nn.Module):
         the output layer (what :mod:`rnnkit.models.char_lm_features` reads)."""
         if ids.dim() != 2:
             raise ValueError(f"ids must be (B, T), got shape {tuple(ids.shape)}")
-        return self.rnn(self._drop(self.embedding(ids)), state)  # (B, T, H)
+        return self.rnn(self._drop(self._embed(ids)), state)  # (B, T, H)
 
     def forward(self, ids: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         h, state = self.hidden_states(ids, state)  # (B, T, H)
         return self.output(self._drop(h)), state  # (B, T, V)
+
+    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """The embeddings E x (B, T, E), with whole token types dropped in training (``embedding_dropout``)."""
+        p = self.embedding_dropout
+        if not (self.training and p):
+            return self.embedding(ids)
+        weight = self.embedding.weight  # (V, E)
+        keep = weight.new_empty(weight.shape[0], 1).bernoulli_(1 - p) / (1 - p)  # (V, 1): one draw per type
+        return nn.functional.embedding(ids, weight * keep)
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         """Dropout on x (B, T, F): one mask per window with ``locked_dropout``, else one per element."""
@@ -144,6 +162,7 @@ class RNNLanguageModel(nn.Module):
             "variant": self.variant,
             "dropout": self.dropout,
             "weight_dropout": self.weight_dropout,
+            "embedding_dropout": self.embedding_dropout,
             "locked_dropout": self.locked_dropout,
             "tie_weights": self.tie_weights,
             "backend": self.backend,

@@ -65,6 +65,8 @@ class LanguageModel:
         dropout: dropout on embeddings, between layers and before the output layer (default 0.1).
         weight_dropout: DropConnect on the recurrent matrices, one mask per window (the weight-dropped LSTM
             of Merity et al. 2018; default 0.0).
+        embedding_dropout: the probability of dropping a token type from a window, every occurrence at once
+            (AWD-LSTM's embedding dropout; default 0.0).
         locked_dropout: ``dropout`` with one mask per window, the same units dropped at every step
             (variational dropout; AWD-LSTM's locked dropout; default False).
         tie_weights: share the embedding and output matrices (Press & Wolf 2016; default False).
@@ -101,6 +103,7 @@ class LanguageModel:
         embedding_size: int | None = None,
         dropout: float = 0.1,
         weight_dropout: float = 0.0,
+        embedding_dropout: float = 0.0,
         locked_dropout: bool = False,
         tie_weights: bool = False,
         bptt: int = 100,
@@ -123,6 +126,7 @@ class LanguageModel:
         self.embedding_size = embedding_size
         self.dropout = dropout
         self.weight_dropout = weight_dropout
+        self.embedding_dropout = embedding_dropout
         self.locked_dropout = locked_dropout
         self.tie_weights = tie_weights
         self.bptt = bptt
@@ -165,7 +169,7 @@ class LanguageModel:
         for name in ("hidden_size", "num_layers", "bptt", "batch_size", "min_freq", "ss_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        for name in ("dropout", "weight_dropout"):
+        for name in ("dropout", "weight_dropout", "embedding_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
         if self.locked_dropout and self.scheduled_sampling is not None:
@@ -195,6 +199,7 @@ class LanguageModel:
             "variant": "cudnn" if self.cell == "gru-cudnn" else "lecture",
             "dropout": self.dropout,
             "weight_dropout": self.weight_dropout,
+            "embedding_dropout": self.embedding_dropout,
             "locked_dropout": self.locked_dropout,
             "tie_weights": self.tie_weights,
             "backend": self.backend,
