@@ -24,6 +24,17 @@ def run(tmp_path_factory):
     return root
 
 
+def test_train_help_shows_the_training_defaults_the_run_used(run, capsys):
+    """The LM trains with its own defaults (clip 5, validation every 500 steps), so its --help must say so."""
+    with pytest.raises(SystemExit):
+        main(["train", "lm", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    used = json.loads((run / "run" / "last" / "trainer.json").read_text())["config"]
+    for flag, name in (("--clip-norm", "clip_norm"), ("--eval-every", "eval_every"), ("--log-every", "log_every")):
+        shown = help_text.split(f"{flag} {name.upper()} ", 1)[1].split("(default: ", 1)[1].split(")", 1)[0]
+        assert float(shown) == used[name], (flag, shown, used[name])
+
+
 def one_line_error(capsys, code, *expected):
     err = capsys.readouterr().err
     assert code == 2, err

@@ -24,22 +24,24 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from rnnkit.engine import TrainResult
-from rnnkit.engine.config import add_train_arguments
+from rnnkit.engine.config import TrainConfig, add_train_arguments
 
 log = logging.getLogger("rnnkit.cli")
 
 FlagTable = Mapping[str, tuple[str, type, str]]
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, out: str, config_help: str) -> None:
+def add_run_arguments(parser: argparse.ArgumentParser, out: str, config_help: str,
+                      train_defaults: TrainConfig | None = None) -> None:
     """``--config FILE`` (``config_help`` says what it holds), ``--out DIR`` (default ``out``), ``--resume``
-    and the engine's training flags: what every ``rnnkit train`` command takes."""
+    and the engine's training flags: what every ``rnnkit train`` command takes. Their help shows
+    ``train_defaults``, the task's own training settings where it has any (default: TrainConfig's)."""
     parser.add_argument("--config", metavar="FILE", default=None,
                         help=f"{config_help} (flags given on the command line win)")
     parser.add_argument("--out", metavar="DIR", default=out, help=f"run directory (default: {out})")
     parser.add_argument("--resume", action="store_true", default=False,
                         help="continue the run in --out from its last checkpoint (same data and settings)")
-    add_train_arguments(parser)
+    add_train_arguments(parser, train_defaults)
 
 
 def signature_defaults(cls: Callable) -> dict[str, Any]:

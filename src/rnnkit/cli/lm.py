@@ -74,7 +74,7 @@ def _add_train(train: argparse._SubParsersAction) -> None:
     parser.add_argument("--reverse", dest="reverse", action=argparse.BooleanOptionalAction, default=None,
                         help="a backward character LM: read the text right to left, e.g. for a tagger's "
                              "--lm-features (default: no)")
-    add_run_arguments(parser, "runs/lm", "JSON file of settings")
+    add_run_arguments(parser, "runs/lm", "JSON file of settings", lm_api.LanguageModel().engine_config())
     parser.set_defaults(run=run_train)
 
 
