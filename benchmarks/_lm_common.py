@@ -48,6 +48,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
                         help="rnnkit's DropConnect on the recurrent matrices (nn.LSTM has none; default 0)")
     parser.add_argument("--embedding-dropout", type=float, default=0.0,
                         help="rnnkit's probability of dropping a character type from a window (default 0)")
+    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help="rnnkit's decoupled weight decay: AdamW instead of Adam (the bare loop keeps Adam; "
+                             "default 0)")
     parser.add_argument("--locked-dropout", action="store_true",
                         help="rnnkit's dropout with one mask per window (variational; nn.LSTM has none)")
     if bare:
@@ -98,13 +101,14 @@ def bare_recipe(args: argparse.Namespace) -> tuple[float, float]:
 
 def recipe_text(args: argparse.Namespace) -> str:
     """'dropout D, Adam LR', with the bare loop's own values after them where they differ from rnnkit's, and
-    rnnkit's weight and embedding dropout where there are."""
+    rnnkit's weight and embedding dropout and weight decay where there are."""
     dropout, lr = bare_recipe(args)
     text = f"dropout {args.dropout}, Adam {args.lr}"
     if (dropout, lr) != (args.dropout, args.lr):
         text += f" (the bare loop: dropout {dropout}, Adam {lr})"
     text += f", rnnkit's weight dropout {args.weight_dropout}" if args.weight_dropout else ""
     text += f", rnnkit's embedding dropout {args.embedding_dropout}" if args.embedding_dropout else ""
+    text += f", rnnkit's optimiser AdamW, weight decay {args.weight_decay}" if args.weight_decay else ""
     text += ", rnnkit's dropout locked (one mask per window)" if args.locked_dropout else ""
     averaged = args.average_from is not None
     return text + (f", rnnkit's weights averaged from step {args.average_from}" if averaged else "")
@@ -158,7 +162,8 @@ def train_rnnkit(train_text: str, valid_text: str, level: str, args, out_dir: Pa
     """rnnkit's LanguageModel with the same sizes, budget and optimiser settings."""
     if args.schedule == "cosine" and args.max_steps is None:
         raise SystemExit("--schedule cosine needs --max-steps (the schedule's length)")
-    config = {"lr": args.lr, "clip_norm": args.clip, "time_budget": args.budget, "epochs": 10**6,
+    optimizer = {"optimizer": "adamw", "weight_decay": args.weight_decay} if args.weight_decay else {}
+    config = {**optimizer, "lr": args.lr, "clip_norm": args.clip, "time_budget": args.budget, "epochs": 10**6,
               "schedule": args.schedule, "max_steps": args.max_steps, "min_lr": args.min_lr,
               "eval_every": None, "log_every": WINDOW, "progress": "off", "device": args.device,
               "seed": args.seed, "restore_best": False, "average_from": args.average_from}

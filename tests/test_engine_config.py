@@ -92,6 +92,18 @@ def test_optimizer_state_round_trip_without_pickle(name):
             assert torch.equal(torch.as_tensor(value), torch.as_tensor(b["state"][key][field]))
 
 
+def test_adamw_decays_the_weights_apart_from_the_gradient():
+    """AdamW's decay is θ ← θ − lr·λ·θ, outside Adam's normalisation; Adam's weight_decay is L2 inside it."""
+    def one_step(name: str) -> torch.Tensor:
+        weight = torch.nn.Parameter(torch.ones(3))
+        weight.grad = torch.zeros(3)
+        build_optimizer(TrainConfig(optimizer=name, lr=0.1, weight_decay=0.5), [weight]).step()
+        return weight.detach()
+
+    assert torch.allclose(one_step("adamw"), torch.full((3,), 1 - 0.1 * 0.5))
+    assert torch.allclose(one_step("adam"), torch.full((3,), 1 - 0.1), atol=1e-6)  # L2 gradient, normalised
+
+
 @dataclasses.dataclass
 class Batch:
     ids: torch.Tensor
