@@ -132,10 +132,9 @@ generation() {  # the same checkpoint on cuda and on cpu: greedy text equal, sam
 # little. Hence seeds: a, e (and f-h without the classification step) are recipe a, averaged from step 2,500,
 # with seeds 0-4; b: AdamW with decoupled weight decay 0.1, which took the CPU's 2×512 recipe from a mean of
 # 1.4148 to 1.3986 over seeds 0-3 (2026-12-07), lower with every seed; c: DropConnect 0.1 on the recurrent
-# matrices as well; d: windows of 200
-# characters, half the steps for the same text, averaged from the same share of them; i (also only without the
-# classification step): recipe a without TF32 (cuDNN runs RNNs in TF32 unless told not to), for the gap between
-# the devices. Each section lists the validation loss at every epoch end.
+# matrices as well; d: windows of 200 characters, half the steps for the same text, averaged from the same
+# share of them; i (also only without the classification step): recipe a without TF32 (cuDNN runs RNNs in
+# TF32 unless told not to), for the gap between the devices. Each section lists the validation loss at every epoch end.
 LM=(--hidden 1024 --layers 2 --dropout 0.4 --locked-dropout --lr 1.5e-3)
 AVERAGED=("${LM[@]}" --average-from "$(scaled 2500)")
 if part lm; then
