@@ -29,13 +29,15 @@ PLATEAU_PATIENCE = 1  # --schedule plateau: TrainConfig.lr_patience, so the rate
 
 def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     """The machine and worker flags, ``--seed``, ``--limit-train`` (the first N training ``items``), ``--data``,
-    ``--dry-run`` and the pretrained word LM's group."""
+    ``--dry-run``, ``--note``, the rnnkit rows' schedule, weight averaging and weight decay, and the pretrained
+    word LM's group."""
     add_machine_arguments(parser, "torch threads per system")
     add_worker_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--limit-train", type=int, default=None, help=f"use the first N training {items}")
     parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
+    parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
     parser.add_argument("--schedule", choices=("constant", "plateau", "cosine"), default="constant",
                         help="the rnnkit rows' learning rate: constant, plateau (halved after 2 validations in a "
                              "row without gain) or cosine (to 0 over --max-steps); the bare loop's is constant "
@@ -45,6 +47,9 @@ def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     parser.add_argument("--average-from", type=int, default=None,
                         help="the rnnkit rows validate, keep and end with the mean of their weights after this step "
                              "(averaged SGD; default: off)")
+    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help="the rnnkit rows' decoupled weight decay: AdamW instead of Adam (the bare loop keeps "
+                             "Adam; default 0)")
     pretrained_lm.add_arguments(parser, default_text="train,imdb")
 
 
@@ -55,8 +60,10 @@ def check_shared_arguments(parser: argparse.ArgumentParser, args: argparse.Names
 
 
 def rnnkit_config(args: argparse.Namespace) -> TrainConfig:
-    """The engine's settings for an rnnkit row: the bare loop's optimiser, budget and validation steps."""
-    return TrainConfig(lr=args.lr, epochs=1000, max_steps=args.max_steps, time_budget=args.budget,
+    """The engine's settings for an rnnkit row: the bare loop's optimiser (AdamW with ``--weight-decay``), budget
+    and validation steps."""
+    optimizer = {"optimizer": "adamw", "weight_decay": args.weight_decay} if args.weight_decay else {}
+    return TrainConfig(**optimizer, lr=args.lr, epochs=1000, max_steps=args.max_steps, time_budget=args.budget,
                        eval_every=args.eval_every, schedule=args.schedule, lr_patience=PLATEAU_PATIENCE,
                        device=args.device, progress="off", seed=args.seed, log_every=10**6,
                        average_from=args.average_from)
@@ -68,6 +75,8 @@ def optimiser_text(args: argparse.Namespace) -> str:
     if args.average_from is not None:
         tail += f"; the rnnkit rows' weights averaged from step {args.average_from} on (validated, kept and tested " \
                 "averaged)"
+    if args.weight_decay:
+        tail += f"; the rnnkit rows' optimiser AdamW, weight decay {args.weight_decay}"
     if args.schedule == "constant":
         return f"Adam lr {args.lr}{tail}"
     if args.schedule == "cosine":

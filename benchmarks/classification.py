@@ -201,7 +201,7 @@ def main() -> None:
             f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}"
             f"{char_lms.section()}\n\n" + "\n".join(rows))
     title = f"Classification: {args.dataset} (accuracy), {args.budget / 60:.1f} min per system"
-    publish(title, body, args.dry_run)
+    publish(title, body, args.dry_run, args.note)
 
 
 if __name__ == "__main__":

@@ -231,7 +231,7 @@ def main() -> None:
             f"{char_lms.section()}"
             "\n\n" + "\n".join(rows))
     title = f"Tagging: {args.dataset} ({metric}), {args.budget / 60:.1f} min per system"
-    publish(title, body, args.dry_run)
+    publish(title, body, args.dry_run, args.note)
 
 
 if __name__ == "__main__":
