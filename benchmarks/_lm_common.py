@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from _setup import add_machine_arguments
+from _record import add_note_argument
+from _setup import add_machine_arguments, add_weight_decay_argument, optimizer_settings
 from rnnkit.data.streams import TokenStreams
 from rnnkit.data.vocab import Vocab
 from rnnkit.engine import load_checkpoint
@@ -48,9 +49,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
                         help="rnnkit's DropConnect on the recurrent matrices (nn.LSTM has none; default 0)")
     parser.add_argument("--embedding-dropout", type=float, default=0.0,
                         help="rnnkit's probability of dropping a character type from a window (default 0)")
-    parser.add_argument("--weight-decay", type=float, default=0.0,
-                        help="rnnkit's decoupled weight decay: AdamW instead of Adam (the bare loop keeps Adam; "
-                             "default 0)")
+    add_weight_decay_argument(parser, "rnnkit's")
     parser.add_argument("--locked-dropout", action="store_true",
                         help="rnnkit's dropout with one mask per window (variational; nn.LSTM has none)")
     if bare:
@@ -69,7 +68,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, hidden: int, layers: in
     parser.add_argument("--average-from", type=int, default=None,
                         help="rnnkit validates, keeps and ends with the mean of its weights after this step "
                              "(averaged SGD; default: off)")
-    parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
+    add_note_argument(parser)
     add_machine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     if bare:
@@ -162,8 +161,8 @@ def train_rnnkit(train_text: str, valid_text: str, level: str, args, out_dir: Pa
     """rnnkit's LanguageModel with the same sizes, budget and optimiser settings."""
     if args.schedule == "cosine" and args.max_steps is None:
         raise SystemExit("--schedule cosine needs --max-steps (the schedule's length)")
-    optimizer = {"optimizer": "adamw", "weight_decay": args.weight_decay} if args.weight_decay else {}
-    config = {**optimizer, "lr": args.lr, "clip_norm": args.clip, "time_budget": args.budget, "epochs": 10**6,
+    config = {**optimizer_settings(args.weight_decay), "lr": args.lr, "clip_norm": args.clip,
+              "time_budget": args.budget, "epochs": 10**6,
               "schedule": args.schedule, "max_steps": args.max_steps, "min_lr": args.min_lr,
               "eval_every": None, "log_every": WINDOW, "progress": "off", "device": args.device,
               "seed": args.seed, "restore_best": False, "average_from": args.average_from}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import platform
@@ -13,6 +14,11 @@ from pathlib import Path
 import torch
 
 BENCHMARKS_MD = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
+
+
+def add_note_argument(parser: argparse.ArgumentParser) -> None:
+    """``--note``: a remark on how the run was made, for :func:`publish` to end the section with."""
+    parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
 
 
 def machine() -> str:

@@ -1,4 +1,5 @@
-"""How a benchmark script starts: where the shared data is, the machine flags, torch threads and logging."""
+"""How a benchmark script starts: where the shared data is, the machine flags, rnnkit's optimiser flag, torch
+threads and logging."""
 
 from __future__ import annotations
 
@@ -22,6 +23,18 @@ def add_machine_arguments(parser: argparse.ArgumentParser, threads_help: str = "
     parser.add_argument("--no-tf32", action="store_true",
                         help="on CUDA, full float32 in matrix products and cuDNN (torch lets cuDNN use TF32 "
                              "by default), to tell TF32's effect on a result from the device's")
+
+
+def add_weight_decay_argument(parser: argparse.ArgumentParser, rows: str) -> None:
+    """``--weight-decay``: ``rows`` (e.g. "rnnkit's") train with AdamW's decoupled decay instead of Adam."""
+    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help=f"{rows} decoupled weight decay: AdamW instead of Adam (the bare loop keeps Adam; "
+                             "default 0)")
+
+
+def optimizer_settings(weight_decay: float) -> dict:
+    """The TrainConfig fields for ``--weight-decay``: AdamW with it where it is set, else the default Adam."""
+    return {"optimizer": "adamw", "weight_decay": weight_decay} if weight_decay else {}
 
 
 def start(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:

@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 import _pretrained_lm as pretrained_lm
-from _setup import add_machine_arguments, shared_data
+from _record import add_note_argument
+from _setup import add_machine_arguments, add_weight_decay_argument, optimizer_settings, shared_data
 from _workers import add_worker_arguments
 from rnnkit.engine import TrainConfig
 
@@ -37,7 +38,7 @@ def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     parser.add_argument("--limit-train", type=int, default=None, help=f"use the first N training {items}")
     parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
-    parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
+    add_note_argument(parser)
     parser.add_argument("--schedule", choices=("constant", "plateau", "cosine"), default="constant",
                         help="the rnnkit rows' learning rate: constant, plateau (halved after 2 validations in a "
                              "row without gain) or cosine (to 0 over --max-steps); the bare loop's is constant "
@@ -47,9 +48,7 @@ def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     parser.add_argument("--average-from", type=int, default=None,
                         help="the rnnkit rows validate, keep and end with the mean of their weights after this step "
                              "(averaged SGD; default: off)")
-    parser.add_argument("--weight-decay", type=float, default=0.0,
-                        help="the rnnkit rows' decoupled weight decay: AdamW instead of Adam (the bare loop keeps "
-                             "Adam; default 0)")
+    add_weight_decay_argument(parser, "the rnnkit rows'")
     pretrained_lm.add_arguments(parser, default_text="train,imdb")
 
 
@@ -62,8 +61,8 @@ def check_shared_arguments(parser: argparse.ArgumentParser, args: argparse.Names
 def rnnkit_config(args: argparse.Namespace) -> TrainConfig:
     """The engine's settings for an rnnkit row: the bare loop's optimiser (AdamW with ``--weight-decay``), budget
     and validation steps."""
-    optimizer = {"optimizer": "adamw", "weight_decay": args.weight_decay} if args.weight_decay else {}
-    return TrainConfig(**optimizer, lr=args.lr, epochs=1000, max_steps=args.max_steps, time_budget=args.budget,
+    return TrainConfig(**optimizer_settings(args.weight_decay), lr=args.lr, epochs=1000, max_steps=args.max_steps,
+                       time_budget=args.budget,
                        eval_every=args.eval_every, schedule=args.schedule, lr_patience=PLATEAU_PATIENCE,
                        device=args.device, progress="off", seed=args.seed, log_every=10**6,
                        average_from=args.average_from)

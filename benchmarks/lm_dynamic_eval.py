@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import publish
+from _record import add_note_argument, publish
 from _setup import add_machine_arguments, shared_data, start
 from rnnkit.data.streams import TokenStreams
 from rnnkit.data.text import read_text_file
@@ -60,7 +60,7 @@ def main() -> None:
                         help="η tried on the tuning part (default 1e-2 3e-2 1e-1 3e-1 1)")
     parser.add_argument("--decays", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2],
                         help="λ tried at the best η, beside 0 (default 1e-4 1e-3 1e-2)")
-    parser.add_argument("--note", default="", help="a remark appended to the recorded section (default: none)")
+    add_note_argument(parser)
     add_machine_arguments(parser)
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
     args = start(parser)
