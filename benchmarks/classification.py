@@ -13,6 +13,11 @@ early stopping on dev accuracy every ``--eval-every`` steps, then scored on test
     bare              a bare PyTorch Bi-LSTM on the two final states (below: packed sequences, shuffled
                       batches without length bucketing, the same sizes and optimiser)
 
+With ``--imdb-extra N`` (SST-2 only) the rnnkit rows also train on the last N tokens of each of the 25,000
+IMDB training reviews, labelled with its review's label, tokenised as SST-2 is; the bare loop and every dev
+and test text stay SST-2's own. Both come from the same kind of source (film reviews), so the reviews' endings,
+where the verdict usually is, are extra labelled sentiment data from ``../shared/data``, reported apart.
+
 IMDB has no dev split: the last 2,500 of the 25,000 training reviews (after a seeded shuffle) are held
 out, leaving 22,500 to train on; reviews are cut at ``--max-length`` tokens. Run under the shared lock:
 
@@ -27,7 +32,9 @@ out, leaving 22,500 to train on; reviews are cut at ``--max-length`` tokens. Run
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import re
 import time
 from pathlib import Path
 
@@ -73,6 +80,23 @@ def read_splits(args: argparse.Namespace):
     return train[: args.limit_train] if args.limit_train else train, dev, test
 
 
+_SST_TOKEN = re.compile(r"n't|'(?:s|re|ve|ll|d|m)\b|\w+|[^\w\s]")
+
+
+def sst_style(text: str) -> list[str]:
+    """A raw IMDB review in SST-2's tokens: lower case, words and punctuation apart, no ``<br />``, and the
+    Penn Treebank's clitics as SST-2 writes them (``are n't``, ``she 's``)."""
+    text = re.sub(r"(\w)n't\b", r"\1 n't", re.sub(r"<br\s*/?>", " ", text.lower()))
+    return _SST_TOKEN.findall(text)
+
+
+def imdb_endings(args: argparse.Namespace) -> list[tuple[list[str], str]]:
+    """``--imdb-extra``: the last N tokens of each IMDB training review, with SST-2's labels (1 positive)."""
+    with open(Path(args.data) / "imdb" / "train.jsonl", encoding="utf-8") as f:
+        reviews = [json.loads(line) for line in f]
+    return [(sst_style(r["text"])[-args.imdb_extra:], "1" if r["label"] == "pos" else "0") for r in reviews]
+
+
 def load(args: argparse.Namespace):
     """(train, dev, test), texts cut at --max-length tokens."""
     return tuple([(tokens[: args.max_length], label) for tokens, label in split] for split in read_splits(args))
@@ -83,6 +107,8 @@ def load(args: argparse.Namespace):
 
 def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
     from_lm = system.startswith(pretrained_lm.PREFIX)
+    if args.imdb_extra:
+        train = train + imdb_endings(args)
     classifier = Classifier(embedding_dim=args.embedding_dim, hidden_size=args.hidden, dropout=DROPOUT,
                             pooling=system.rsplit("-", 1)[1], init_from=args.lm_checkpoint if from_lm else None,
                             batch_size=args.batch_size, train_config=rnnkit_config(args),
@@ -158,6 +184,14 @@ def run_bare(args: argparse.Namespace, train, dev, test) -> dict:
 # ----- driver -----
 
 
+def imdb_text(args: argparse.Namespace) -> str:
+    if not args.imdb_extra:
+        return ""
+    return (f" The rnnkit rows also trained on the last {args.imdb_extra} tokens of each of the 25,000 IMDB "
+            "training reviews, labelled with its review's label (`--imdb-extra`); their epochs count those "
+            "texts too. The bare loop trained on SST-2 alone.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=("sst2", "imdb"), default="sst2", help="default sst2")
@@ -171,10 +205,14 @@ def main() -> None:
     parser.add_argument("--embedding-dim", type=int, default=300, help="embedding size, all systems (default 300)")
     parser.add_argument("--hidden", type=int, default=150, help="hidden size per direction (default 150)")
     parser.add_argument("--max-length", type=int, default=400, help="keep the first N tokens (default 400)")
+    parser.add_argument("--imdb-extra", type=int, default=None, metavar="N",
+                        help="SST-2: the rnnkit rows also train on the last N tokens of each IMDB training review")
     add_shared_arguments(parser, "texts")
     pretrained_char_lm.add_arguments(parser)
     args = start(parser)
     check_shared_arguments(parser, args)
+    if args.imdb_extra is not None and (args.dataset != "sst2" or args.imdb_extra < 1):
+        parser.error("--imdb-extra N needs --dataset sst2 and N >= 1")
     if serve_worker(args, load, run_rnnkit, run_bare):
         return
     default = SYSTEMS + (",rnnkit-lm-final" if pretrained_lm.requested(args) else "") + (
@@ -198,6 +236,7 @@ def main() -> None:
             f"{optimiser_text(args)}, embeddings {args.embedding_dim}, hidden {args.hidden} per direction, "
             f"texts cut at {args.max_length} tokens, {how_run(results)}. "
             "Test scores use the best dev checkpoint. No external embeddings or corpora."
+            f"{imdb_text(args)}"
             f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}"
             f"{char_lms.section()}\n\n" + "\n".join(rows))
     title = f"Classification: {args.dataset} (accuracy), {args.budget / 60:.1f} min per system"
