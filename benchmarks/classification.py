@@ -91,9 +91,10 @@ def sst_style(text: str) -> list[str]:
 
 
 def imdb_endings(args: argparse.Namespace) -> list[tuple[list[str], str]]:
-    """``--imdb-extra``: the last N tokens of each IMDB training review, with SST-2's labels (1 positive)."""
+    """``--imdb-extra``: the last N tokens of each IMDB training review, with SST-2's labels (1 positive);
+    ``--limit-train`` caps the reviews too, as it caps every LM text source."""
     with open(Path(args.data) / "imdb" / "train.jsonl", encoding="utf-8") as f:
-        reviews = [json.loads(line) for line in f]
+        reviews = [json.loads(line) for line in f][: args.limit_train]
     return [(sst_style(r["text"])[-args.imdb_extra:], "1" if r["label"] == "pos" else "0") for r in reviews]
 
 
