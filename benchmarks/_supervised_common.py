@@ -22,7 +22,7 @@ from torch import nn
 import _pretrained_lm as pretrained_lm
 from _record import add_note_argument
 from _setup import add_machine_arguments, add_weight_decay_argument, optimizer_settings, shared_data
-from _workers import add_worker_arguments
+from _workers import add_worker_arguments, check_worker_arguments
 from rnnkit.engine import TrainConfig
 
 PLATEAU_PATIENCE = 1  # --schedule plateau: TrainConfig.lr_patience, so the rate halves after 2 validations without gain
@@ -52,8 +52,15 @@ def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     pretrained_lm.add_arguments(parser, default_text="train,imdb")
 
 
+def add_word_dropout_argument(parser: argparse.ArgumentParser, default: float) -> None:
+    """``--word-dropout``: the rnnkit rows' chance of reading a training word as ``<unk>`` (the bare loop has none)."""
+    parser.add_argument("--word-dropout", type=float, default=default,
+                        help=f"the rnnkit rows' chance of reading a training word as <unk> (default {default})")
+
+
 def check_shared_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse a cosine schedule without its length."""
+    """Refuse a cosine schedule without its length, and an ensemble of no members."""
+    check_worker_arguments(parser, args)
     if args.schedule == "cosine" and args.max_steps is None:
         parser.error("--schedule cosine needs --max-steps (the steps the budget is expected to hold)")
 

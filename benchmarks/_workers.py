@@ -9,6 +9,11 @@ for a free one. Otherwise they run one after another.
 A benchmark gives its parser :func:`add_worker_arguments`' flags, calls :func:`serve_worker` first thing
 after parsing (in a worker it runs the system and the script stops there), and :func:`run_systems` in the
 driver.
+
+Ensembles (``--ensemble N``): every rnnkit system trains as N members, workers ``SYSTEM.sSEED`` with seeds
+``--seed`` … ``--seed``+N−1 (:func:`member_of` gives a worker its system and seed), each saved under the
+driver's ``--keep`` folder; :func:`run_with_ensembles` then adds a row ``SYSTEM ×N`` that the benchmark
+scores from the saved members.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 Splits = tuple[list, list, list]
+MEMBER = ".s"  # an ensemble member's worker: SYSTEM.sSEED
 
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +41,17 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
                         "systems beyond the number of core groups wait for a free one")
     parser.add_argument("--cores-per-worker", type=int, default=2,
                         help="with --parallel: CPU cores pinned to each system (default 2)")
+    parser.add_argument("--ensemble", type=int, default=1,
+                        help="train each rnnkit system N times, seeds --seed on, and add a row for the ensemble of "
+                             "the N (rnnkit.tasks.ensembles; default 1: no ensemble)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--result", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--keep", default=None, help=argparse.SUPPRESS)  # where ensemble members are saved
+
+
+def check_worker_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.ensemble < 1:
+        parser.error("--ensemble must be >= 1")
 
 
 def serve_worker(args: argparse.Namespace, load: Callable[[argparse.Namespace], Splits],
@@ -57,6 +72,46 @@ def serve_worker(args: argparse.Namespace, load: Callable[[argparse.Namespace], 
         result = run_rnnkit(args.worker, args, train, dev, test)
     Path(args.result).write_text(json.dumps(result), encoding="utf-8")
     return True
+
+
+def members(system: str, args: argparse.Namespace) -> list[str]:
+    """The workers that train ``system``: itself, or with ``--ensemble N`` its N members."""
+    if args.ensemble == 1 or system == "bare":
+        return [system]
+    return [f"{system}{MEMBER}{args.seed + k}" for k in range(args.ensemble)]
+
+
+def member_of(worker: str, args: argparse.Namespace) -> tuple[str, argparse.Namespace]:
+    """A worker's system, and ``args`` with its seed (a member's own)."""
+    system, _, seed = worker.partition(MEMBER)
+    return system, argparse.Namespace(**{**vars(args), "seed": int(seed)}) if seed else args
+
+
+def run_with_ensembles(script: str, systems: list[str], args: argparse.Namespace, extra_argv: list[str],
+                       score: Callable[[list[Path]], dict]) -> dict:
+    """:func:`run_systems` over the members of ``systems``; with ``--ensemble N`` also a row ``SYSTEM ×N`` per
+    rnnkit system: ``score(saved members)`` (its dev, test and prediction speed) with the members' steps, epochs
+    and training speed summed and their cores joined."""
+    with tempfile.TemporaryDirectory(prefix="rnnkit-ensemble-") as keep:
+        workers = [name for system in systems for name in members(system, args)]
+        results = run_systems(script, workers, args, extra_argv + (["--keep", keep] if args.ensemble > 1 else []))
+        for system in systems:
+            names = members(system, args)
+            if len(names) > 1:
+                row = {key: sum(results[name][key] for name in names) for key in ("steps", "epochs", "train_sps")}
+                pinned = [results[name]["cores"] for name in names]
+                cores = "shared" if "shared" in pinned else sorted({c for group in pinned for c in group})
+                results[f"{system} ×{args.ensemble}"] = {**row, "coverage": None, "cores": cores,
+                                                         **score([Path(keep) / name for name in names])}
+    return results
+
+
+def ensemble_text(n: int) -> str:
+    """What a section says of its ensemble rows."""
+    if n == 1:
+        return ""
+    return (f" Each rnnkit system trained {n} members, one per seed (rows SYSTEM.sSEED); the row SYSTEM ×{n} is "
+            "their ensemble (rnnkit.tasks.ensembles), its steps, epochs and training speed the members' sums.")
 
 
 def run_systems(script: str, systems: list[str], args: argparse.Namespace, extra_argv: list[str]) -> dict:

@@ -18,6 +18,9 @@ IMDB training reviews, labelled with its review's label, tokenised as SST-2 is; 
 and test text stay SST-2's own. Both come from the same kind of source (film reviews), so the reviews' endings,
 where the verdict usually is, are extra labelled sentiment data from ``../shared/data``, reported apart.
 
+With ``--ensemble N`` each rnnkit system trains N members, seeds --seed … --seed+N−1 (rows SYSTEM.sSEED), and
+a row SYSTEM ×N scores their ClassifierEnsemble (the members' mean probabilities).
+
 IMDB has no dev split: the last 2,500 of the 25,000 training reviews (after a seeded shuffle) are held
 out, leaving 22,500 to train on; reviews are cut at ``--max-length`` tokens. Run under the shared lock:
 
@@ -48,15 +51,17 @@ from _record import publish
 from _setup import start
 from _supervised_common import (
     add_shared_arguments,
+    add_word_dropout_argument,
     check_shared_arguments,
     fit_timed,
     optimiser_text,
     rnnkit_config,
     train_bare,
 )
-from _workers import how_run, pct, run_systems, serve_worker
+from _workers import ensemble_text, how_run, member_of, pct, run_with_ensembles, serve_worker
 from rnnkit.data.labelled_text import read_labelled
 from rnnkit.tasks.classification import Classifier
+from rnnkit.tasks.ensembles import ClassifierEnsemble
 
 DROPOUT = 0.5
 
@@ -106,15 +111,19 @@ def load(args: argparse.Namespace):
 # ----- rnnkit -----
 
 
-def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
+def run_rnnkit(worker: str, args: argparse.Namespace, train, dev, test) -> dict:
+    system, args = member_of(worker, args)
     from_lm = system.startswith(pretrained_lm.PREFIX)
     if args.imdb_extra:
         train = train + imdb_endings(args)
     classifier = Classifier(embedding_dim=args.embedding_dim, hidden_size=args.hidden, dropout=DROPOUT,
-                            pooling=system.rsplit("-", 1)[1], init_from=args.lm_checkpoint if from_lm else None,
+                            word_dropout=args.word_dropout, pooling=system.rsplit("-", 1)[1],
+                            init_from=args.lm_checkpoint if from_lm else None,
                             batch_size=args.batch_size, train_config=rnnkit_config(args),
                             **pretrained_char_lm.lm_settings(args, system))
     seconds = fit_timed(classifier, train, dev)
+    if args.keep:  # the driver scores the ensemble of the members
+        classifier.save(Path(args.keep) / worker)
     start = time.perf_counter()
     accuracy = classifier.score(test)
     return {"dev": classifier.result_.best_metric, "test": accuracy, "steps": classifier.result_.steps,
@@ -122,6 +131,15 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
             "test_sps": len(test) / (time.perf_counter() - start),
             "epochs": classifier.result_.steps * args.batch_size / len(train),
             "coverage": classifier.transfer_.coverage if from_lm else None}
+
+
+def score_ensemble(paths: list[Path], dev, test) -> dict:
+    """Dev and test accuracy and speed of the ClassifierEnsemble of the members saved at ``paths``."""
+    ensemble = ClassifierEnsemble.load(paths)
+    dev_accuracy = ensemble.score(dev)
+    start = time.perf_counter()
+    accuracy = ensemble.score(test)
+    return {"dev": dev_accuracy, "test": accuracy, "test_sps": len(test) / (time.perf_counter() - start)}
 
 
 # ----- the bare loop (what a user writes in an afternoon) -----
@@ -208,6 +226,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=400, help="keep the first N tokens (default 400)")
     parser.add_argument("--imdb-extra", type=int, default=None, metavar="N",
                         help="SST-2: the rnnkit rows also train on the last N tokens of each IMDB training review")
+    add_word_dropout_argument(parser, 0.1)
     add_shared_arguments(parser, "texts")
     pretrained_char_lm.add_arguments(parser)
     args = start(parser)
@@ -224,7 +243,8 @@ def main() -> None:
     with pretrained_lm.Pretrained(args, systems) as lm, pretrained_char_lm.Pretrained(args, systems) as char_lms:
         lines = [" ".join(tokens) for tokens, _ in read_splits(args)[0]] if lm.trains or char_lms.trains else []
         extra = lm.worker_argv(lines, True, args.embedding_dim, args.hidden) + char_lms.worker_argv(lines)
-        results = run_systems(__file__, systems, args, extra)
+        results = run_with_ensembles(__file__, systems, args, extra,
+                                     lambda paths: score_ensemble(paths, *load(args)[1:]))
     bare = results.get("bare")
     rows = ["| system | dev accuracy | test accuracy | Δ test vs bare | steps (epochs) | train texts/s | "
             "test texts/s | LM coverage | cores |", "|---|---|---|---|---|---|---|---|---|"]
@@ -235,9 +255,10 @@ def main() -> None:
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system on {args.device}, {args.threads} torch threads each, batch {args.batch_size}, "
             f"{optimiser_text(args)}, embeddings {args.embedding_dim}, hidden {args.hidden} per direction, "
-            f"texts cut at {args.max_length} tokens, {how_run(results)}. "
+            f"dropout {DROPOUT}, rnnkit rows' word dropout {args.word_dropout}, texts cut at {args.max_length} tokens, "
+            f"{how_run(results)}. "
             "Test scores use the best dev checkpoint. No external embeddings or corpora."
-            f"{imdb_text(args)}"
+            f"{ensemble_text(args.ensemble)}{imdb_text(args)}"
             f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}"
             f"{char_lms.section()}\n\n" + "\n".join(rows))
     title = f"Classification: {args.dataset} (accuracy), {args.budget / 60:.1f} min per system"

@@ -13,6 +13,10 @@ early stopping on dev every ``--eval-every`` steps, then scored on test:
     bare            a bare PyTorch word + char BiLSTM with softmax (below: nn.LSTM over packed sequences,
                     every token's characters encoded, shuffled batches, the same sizes and optimiser)
 
+With ``--ensemble N`` each rnnkit system trains N members, seeds --seed … --seed+N−1 (rows SYSTEM.sSEED; with
+--parallel they train at once, a core group each), and a row SYSTEM ×N scores their TaggerEnsemble (the
+members' scores averaged, decoded once).
+
 Speed: training sentences/s (incl. validation) and tagging sentences/s on the test set. No external
 embeddings or corpora anywhere. Run under the shared lock, e.g.:
 
@@ -22,12 +26,15 @@ embeddings or corpora anywhere. Run under the shared lock, e.g.:
         --systems rnnkit,rnnkit-lm,bare --pretrained-lm-minutes 10 --lm-text train,imdb
     python benchmarks/tagging.py --dataset ud_ewt --budget 1500 --systems rnnkit-clm,bare --char-lm-minutes 25 \
         --char-lm-out runs/clm-ewt --parallel --cores-per-worker 1 --threads 1
+    python benchmarks/tagging.py --dataset conll2003 --budget 1500 --systems rnnkit-crf --ensemble 2 --parallel \
+        --cores-per-worker 1 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -39,6 +46,7 @@ from _record import publish
 from _setup import start
 from _supervised_common import (
     add_shared_arguments,
+    add_word_dropout_argument,
     check_shared_arguments,
     fit_timed,
     optimiser_text,
@@ -46,8 +54,9 @@ from _supervised_common import (
     train_bare,
 )
 from _tagging_data import DATASETS, read_split
-from _workers import how_run, pct, run_systems, serve_worker
+from _workers import ensemble_text, how_run, member_of, pct, run_with_ensembles, serve_worker
 from rnnkit.metrics.tagging import span_scores, token_accuracy
+from rnnkit.tasks.ensembles import TaggerEnsemble
 from rnnkit.tasks.tagging import Tagger
 
 RNNKIT = {"rnnkit": ("softmax", 30), "rnnkit-crf": ("crf", 30), "rnnkit-nochars": ("crf", 0),
@@ -68,7 +77,8 @@ def headline(args: argparse.Namespace, gold, predicted) -> float:
 # ----- rnnkit -----
 
 
-def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
+def run_rnnkit(worker: str, args: argparse.Namespace, train, dev, test) -> dict:
+    system, args = member_of(worker, args)
     head, char_dim = RNNKIT[system]
     from_lm = system.startswith(pretrained_lm.PREFIX)
     tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden,
@@ -77,6 +87,8 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
                     batch_size=args.batch_size, train_config=rnnkit_config(args),
                     **pretrained_char_lm.lm_settings(args, system))
     seconds = fit_timed(tagger, train, dev)
+    if args.keep:  # the driver scores the ensemble of the members
+        tagger.save(Path(args.keep) / worker)
     tokens = [t for t, _ in test]
     start = time.perf_counter()
     predicted = tagger.predict(tokens)
@@ -85,6 +97,18 @@ def run_rnnkit(system: str, args: argparse.Namespace, train, dev, test) -> dict:
             "steps": tagger.result_.steps, "train_sps": tagger.result_.steps * args.batch_size / seconds,
             "tag_sps": len(tokens) / tag_seconds, "epochs": tagger.result_.steps * args.batch_size / len(train),
             "coverage": tagger.transfer_.coverage if from_lm else None}
+
+
+def score_ensemble(paths: list[Path], args: argparse.Namespace, dev, test) -> dict:
+    """Dev and test scores and tagging speed of the TaggerEnsemble of the members saved at ``paths``."""
+    ensemble = TaggerEnsemble.load(paths)
+    dev_score = headline(args, [g for _, g in dev], ensemble.predict([t for t, _ in dev]))
+    tokens = [t for t, _ in test]
+    start = time.perf_counter()
+    predicted = ensemble.predict(tokens)
+    tag_seconds = time.perf_counter() - start
+    return {"dev": dev_score, "test": headline(args, [g for _, g in test], predicted),
+            "tag_sps": len(tokens) / tag_seconds}
 
 
 # ----- the bare loop (what a user writes in an afternoon) -----
@@ -184,8 +208,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=1, help="the rnnkit rows' sentence Bi-LSTM layers (default 1)")
     parser.add_argument("--dropout", type=float, default=DROPOUT,
                         help=f"the rnnkit rows' dropout (default {DROPOUT}, the bare loop's)")
-    parser.add_argument("--word-dropout", type=float, default=0.05,
-                        help="the rnnkit rows' chance of reading a training word as <unk> (default 0.05)")
+    add_word_dropout_argument(parser, 0.05)
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, all systems (default 2e-3)")
     parser.add_argument("--lowercase", action="store_true",
                         help="rnnkit rows look words up in lower case, characters keep theirs (the bare loop: as "
@@ -208,7 +231,8 @@ def main() -> None:
         sentences = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.trains or char_lms.trains else []
         lines = [line.lower() for line in sentences] if args.lowercase else sentences
         extra = lm.worker_argv(lines, args.lowercase, WORD, args.hidden) + char_lms.worker_argv(sentences)
-        results = run_systems(__file__, systems, args, extra)
+        results = run_with_ensembles(__file__, systems, args, extra,
+                                     lambda paths: score_ensemble(paths, args, *load(args)[1:]))
     metric = "UPOS accuracy" if args.dataset == "ud_ewt" else "span F1"
     bare = results.get("bare")
     rows = [f"| system | dev {metric} | test {metric} | Δ test vs bare | steps (epochs) | train sent/s | "
@@ -227,6 +251,7 @@ def main() -> None:
             f"+ char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2{layers}, dropout {DROPOUT}{dropout}, "
             f"{how_run(results)}. "
             "Test scores use the best dev checkpoint. No external embeddings or corpora."
+            f"{ensemble_text(args.ensemble)}"
             f"{lm.section('the rnnkit-lm rows', 'the backward direction, the character Bi-LSTM and the output layer')}"
             f"{char_lms.section()}"
             "\n\n" + "\n".join(rows))

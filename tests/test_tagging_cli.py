@@ -91,6 +91,25 @@ def test_evaluate_tagger_prints_scores_and_writes_the_confusion_png(runs, capsys
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_tag_classify_and_evaluate_with_an_ensemble(runs, capsys, tmp_path):
+    (tmp_path / "in.txt").write_text("the big dog sees a ball\n", encoding="utf-8")
+    assert main(["tag", str(runs / "pos"), str(tmp_path / "in.txt"), "--ensemble", str(runs / "pos")]) == 0
+    assert capsys.readouterr().out == "the/DET big/ADJ dog/NOUN sees/VERB a/DET ball/NOUN\n"
+    assert main(["evaluate", str(runs / "pos"), str(runs / "dev.conllu"), "--ensemble", str(runs / "pos")]) == 0
+    assert "token accuracy 100.00" in capsys.readouterr().out
+    fails(["tag", str(runs / "pos"), str(tmp_path / "in.txt"), "--ensemble", str(runs / "sst")], capsys,
+          "a checkpoint of task 'classifier', expected 'tagger'")
+    (tmp_path / "texts.txt").write_text("the film fine\nplot dull\n", encoding="utf-8")
+    assert main(["classify", str(runs / "sst"), str(tmp_path / "texts.txt")]) == 0
+    alone = capsys.readouterr().out
+    assert main(["classify", str(runs / "sst"), str(tmp_path / "texts.txt"), "--ensemble", str(runs / "sst")]) == 0
+    assert capsys.readouterr().out == alone  # the mean of one classifier's probabilities twice
+    assert main(["evaluate", str(runs / "sst"), str(runs / "sst.dev"), "--ensemble", str(runs / "sst")]) == 0
+    assert "accuracy 100.00" in capsys.readouterr().out
+    fails(["evaluate", str(runs / "sst"), str(runs / "sst.dev"), "--ensemble", str(runs / "pos")], capsys,
+          "a checkpoint of task 'tagger', expected 'classifier'")
+
+
 def test_classify_and_evaluate_classifier(runs, capsys, tmp_path):
     (tmp_path / "texts.txt").write_text("the film fine\nplot dull\n", encoding="utf-8")
     assert main(["classify", str(runs / "sst"), str(tmp_path / "texts.txt")]) == 0

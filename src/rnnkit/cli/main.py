@@ -28,6 +28,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     area = EVALUATORS.get(task)
     if area is None:
         raise RnnkitError(f"{args.checkpoint}: no evaluation for a checkpoint of task {task!r}")
+    if args.ensemble and task not in ("tagger", "classifier"):
+        raise RnnkitError(f"{args.checkpoint}: --ensemble combines tagger or classifier checkpoints, not a {task}")
     return importlib.import_module(f"rnnkit.cli.{area}").evaluate(args)
 
 
@@ -48,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--ref", help="reference translations (translator)")
     evaluate.add_argument("--beam", type=int, default=5, help="beam size for the translator (default 5)")
     evaluate.add_argument("--plot", help="write the confusion matrix as a PNG here")
+    evaluate.add_argument("--ensemble", action="append", default=[], metavar="CHECKPOINT",
+                          help="a further tagger or classifier checkpoint that predicts together with CHECKPOINT "
+                               "(repeat for more; see rnnkit.tasks.ensembles)")
     evaluate.add_argument("--device", default="auto", help="cpu, cuda or auto (default auto)")
     evaluate.set_defaults(run=_evaluate)
 

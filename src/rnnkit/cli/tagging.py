@@ -7,6 +7,7 @@ Examples:
     rnnkit tag runs/pos test.conllu > tagged.conllu     # CoNLL-U in, CoNLL-U out (UPOS filled)
     rnnkit train tagger --train train.txt --dev valid.txt --format conll --column ner --head crf --out runs/ner
     rnnkit evaluate runs/ner test.txt --plot confusion.png
+    rnnkit evaluate runs/ner test.txt --ensemble runs/ner-seed1   # two taggers' averaged scores
     rnnkit train lm --data corpus.txt --out runs/clm-fw && rnnkit train lm --data corpus.txt --reverse --out runs/clm-bw
     rnnkit train tagger --train train.conllu --dev dev.conllu --lm-features runs/clm-fw runs/clm-bw --out runs/pos-lm
     rnnkit train classifier --train stsa.binary.train --dev stsa.binary.dev --out runs/sst
@@ -14,6 +15,7 @@ Examples:
     rnnkit train classifier --train stsa.binary.train --embedding-dim 100 --init-from runs/lm-words --out runs/sst-lm
     rnnkit train classifier --train stsa.binary.train --lm-features runs/clm-fw runs/clm-bw --out runs/sst-clm
     echo "a gorgeous , witty film" | rnnkit classify runs/sst
+    rnnkit classify runs/sst texts.txt --ensemble runs/sst-seed1   # the two classifiers' mean probabilities
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ from rnnkit.engine.config import TrainConfig, train_config_from_args
 from rnnkit.engine.settings import read_settings_file, split_settings
 from rnnkit.errors import ConfigError
 from rnnkit.metrics.confusion import ConfusionMatrix, scores_table
-from rnnkit.tasks.classification import Classifier
-from rnnkit.tasks.tagging import DEFAULT_COLUMNS, Tagger, read_tagged, resolve_format
+from rnnkit.tasks.classification import Classifier, LabelPredictor
+from rnnkit.tasks.ensembles import ClassifierEnsemble, TaggerEnsemble
+from rnnkit.tasks.tagging import DEFAULT_COLUMNS, Tagger, TagPredictor, read_tagged, resolve_format
 
 log = logging.getLogger("rnnkit.cli")
 
@@ -187,17 +190,38 @@ def _add_tag(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--chunk", type=int, default=None,
                         help="sentences tagged together (default: 64 from a file, 1 from a terminal)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    _add_ensemble(parser, "tagger")
     parser.set_defaults(run=run_tag)
 
 
-def _column_for(tagger: Tagger, fmt: str, given: str | None) -> str | None:
+def _add_ensemble(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--ensemble", action="append", default=[], metavar="CHECKPOINT",
+                        help=f"a further {what} checkpoint that predicts together with CHECKPOINT (repeat for more; "
+                             "see rnnkit.tasks.ensembles)")
+
+
+def _load_tagger(args: argparse.Namespace) -> TagPredictor:
+    """The checkpoint's Tagger, or with ``--ensemble`` the ensemble of it and the further checkpoints."""
+    if not args.ensemble:
+        return Tagger.load(args.checkpoint, device=args.device)
+    return TaggerEnsemble.load([args.checkpoint, *args.ensemble], device=args.device)
+
+
+def _load_classifier(args: argparse.Namespace) -> LabelPredictor:
+    """The checkpoint's Classifier, or with ``--ensemble`` the ensemble of it and the further checkpoints."""
+    if not args.ensemble:
+        return Classifier.load(args.checkpoint, device=args.device)
+    return ClassifierEnsemble.load([args.checkpoint, *args.ensemble], device=args.device)
+
+
+def _column_for(tagger: TagPredictor, fmt: str, given: str | None) -> str | None:
     if given or fmt == "text":
         return given
     return tagger.column if tagger.data_format == fmt else DEFAULT_COLUMNS[fmt]
 
 
 def run_tag(args: argparse.Namespace) -> int:
-    tagger = Tagger.load(args.checkpoint, device=args.device)
+    tagger = _load_tagger(args)
     fmt = resolve_format(args.file, args.format)
     sentences = read_tagged(args.file, fmt, _column_for(tagger, fmt, args.column), labelled=False)
     ending = "\n" if fmt == "text" else "\n\n"
@@ -231,7 +255,7 @@ def _add_train_classifier(train: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_train_classifier)
 
 
-def _read_examples(path: str, classifier: Classifier, fmt: str):
+def _read_examples(path: str, classifier: Classifier | ClassifierEnsemble, fmt: str):
     return read_labelled(path, fmt, classifier.label_field, classifier.text_field, classifier.tokenizer)
 
 
@@ -264,11 +288,12 @@ def _add_classify(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--chunk", type=int, default=None,
                         help="texts classified together (default: 64 from a file, 1 from a terminal)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    _add_ensemble(parser, "classifier")
     parser.set_defaults(run=run_classify)
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    classifier = Classifier.load(args.checkpoint, device=args.device)
+    classifier = _load_classifier(args)
     texts = (example.tokens for example in _read_examples(args.file, classifier, args.format))
     for label, probability in classifier.predict_stream(texts, chunk=chunk_size(args.chunk, args.file, from_file=64)):
         sys.stdout.write(f"{label}\t{probability:.4f}\n")
@@ -291,7 +316,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_tagger(args: argparse.Namespace) -> int:
-    tagger = Tagger.load(args.checkpoint, device=args.device)
+    tagger = _load_tagger(args)
     fmt = args.format or tagger.data_format
     report = tagger.evaluate(read_tagged(args.file, fmt, _column_for(tagger, fmt, None)))
     print(f"{args.file}: {report.sentences} sentences, {report.tokens} tokens")
@@ -305,7 +330,7 @@ def _evaluate_tagger(args: argparse.Namespace) -> int:
 
 
 def _evaluate_classifier(args: argparse.Namespace) -> int:
-    classifier = Classifier.load(args.checkpoint, device=args.device)
+    classifier = _load_classifier(args)
     fmt = args.format or classifier.data_format or "auto"
     report = classifier.evaluate(_read_examples(args.file, classifier, fmt))
     print(f"{args.file}: {report.examples} examples")

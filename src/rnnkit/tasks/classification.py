@@ -152,7 +152,52 @@ class ClassificationReport:
     examples: int
 
 
-class Classifier:
+class LabelPredictor:
+    """What labels texts, one :class:`Classifier` or a :class:`~rnnkit.tasks.ensembles.ClassifierEnsemble`:
+    ``predict``, ``predict_stream``, ``evaluate`` and ``score`` from ``predict_proba`` and the labels
+    ``classes_``."""
+
+    classes_: Vocab
+
+    def _fitted(self) -> None:
+        """Raise if there is nothing to predict with yet."""
+
+    def predict_proba(self, texts: Iterable[Sequence[str]]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _label_ids(self, examples: Sequence[LabelledText]) -> list[int]:
+        """Label ids; a label never seen in training is a DataError naming its file and line."""
+        for e in examples:
+            if e.label not in self.classes_:
+                raise DataError(e.path, f"label {e.label!r} was never seen in training (the model knows "
+                                f"{', '.join(self.classes_.symbols)})", line=e.line)
+        return [self.classes_.index[e.label] for e in examples]
+
+    def predict(self, texts: Iterable[Sequence[str]]) -> list[str]:
+        """The predicted label of each text."""
+        return self.classes_.decode(self.predict_proba(texts).argmax(1).tolist())
+
+    def predict_stream(self, texts: Iterable[Sequence[str]], chunk: int = 256) -> Iterator[tuple[str, float]]:
+        """(label, probability) per text, lazily, ``chunk`` texts at a time."""
+        iterator = iter(texts)
+        while block := list(islice(iterator, chunk)):
+            probabilities, best = self.predict_proba(block).max(1)
+            yield from zip(self.classes_.decode(best.tolist()), probabilities.tolist(), strict=True)
+
+    def evaluate(self, data: Iterable) -> ClassificationReport:
+        """Accuracy, macro-F1 and the confusion matrix (per-class P/R/F1) on labelled data."""
+        self._fitted()  # an unfitted Classifier: a clear RuntimeError before the data is read
+        examples = as_examples(data)
+        gold = self.classes_.decode(self._label_ids(examples))
+        matrix = ConfusionMatrix(gold, self.predict([e.tokens for e in examples]), self.classes_.symbols)
+        return ClassificationReport(matrix.accuracy, matrix.macro_f1, matrix, len(examples))
+
+    def score(self, data: Iterable) -> float:
+        """Accuracy on labelled data."""
+        return self.evaluate(data).accuracy
+
+
+class Classifier(LabelPredictor):
     """A bidirectional RNN sequence classifier (see :mod:`rnnkit.models.classifier`), trained by the engine.
 
     Args:
@@ -278,14 +323,6 @@ class Classifier:
             self.result_ = Trainer(self.model_, task, config, self.out_dir or scratch, self._meta()).fit(resume=resume)
         return self
 
-    def _label_ids(self, examples: Sequence[LabelledText]) -> list[int]:
-        """Label ids; a label never seen in training is a DataError naming its file and line."""
-        for e in examples:
-            if e.label not in self.classes_:
-                raise DataError(e.path, f"label {e.label!r} was never seen in training (the model knows "
-                                f"{', '.join(self.classes_.symbols)})", line=e.line)
-        return [self.classes_.index[e.label] for e in examples]
-
     def _meta(self) -> dict[str, Any]:
         vocabularies = {"words": self.vocab_.to_json(), "classes": self.classes_.to_json()}
         if self.lm_chars_:
@@ -318,29 +355,6 @@ class Classifier:
                 logits = model(batch.ids.to(device), batch.lengths.to(device), context=context)
                 out[group] = torch.softmax(logits, dim=1).cpu()
         return out
-
-    def predict(self, texts: Iterable[Sequence[str]]) -> list[str]:
-        """The predicted label of each text."""
-        return self.classes_.decode(self.predict_proba(texts).argmax(1).tolist())
-
-    def predict_stream(self, texts: Iterable[Sequence[str]], chunk: int = 256) -> Iterator[tuple[str, float]]:
-        """(label, probability) per text, lazily, ``chunk`` texts at a time."""
-        iterator = iter(texts)
-        while block := list(islice(iterator, chunk)):
-            probabilities, best = self.predict_proba(block).max(1)
-            yield from zip(self.classes_.decode(best.tolist()), probabilities.tolist(), strict=True)
-
-    def evaluate(self, data: Iterable) -> ClassificationReport:
-        """Accuracy, macro-F1 and the confusion matrix (per-class P/R/F1) on labelled data."""
-        self._fitted()
-        examples = as_examples(data)
-        gold = self.classes_.decode(self._label_ids(examples))
-        matrix = ConfusionMatrix(gold, self.predict([e.tokens for e in examples]), self.classes_.symbols)
-        return ClassificationReport(matrix.accuracy, matrix.macro_f1, matrix, len(examples))
-
-    def score(self, data: Iterable) -> float:
-        """Accuracy on labelled data."""
-        return self.evaluate(data).accuracy
 
     # ----- checkpoints -----
 

@@ -39,7 +39,7 @@ from rnnkit.models.crf import CRF
 from rnnkit.models.tagger import BiRNNTagger, CharEncoder, NoChars, SoftmaxHead
 from rnnkit.tasks.tagging_batches import TaggingEncoder
 from rnnkit.tasks.tagging_lm_init import pretrained_init, read_char_lms
-from rnnkit.tasks.tagging_training import TaggingTask, predict_ids
+from rnnkit.tasks.tagging_training import Member, TaggingTask, predict_ids
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,51 @@ class TaggingReport:
     tokens: int
 
 
-class Tagger:
+class TagPredictor:
+    """What tags sentences, one :class:`Tagger` or a :class:`~rnnkit.tasks.ensembles.TaggerEnsemble`:
+    ``predict``, ``predict_stream``, ``evaluate`` and ``score`` from the (model, encoder) members, of which
+    ``encoder_`` holds the tags and ``headline_`` names the metric."""
+
+    batch_size: int
+    encoder_: TaggingEncoder
+    headline_: str
+
+    def _members(self) -> list[Member]:
+        raise NotImplementedError
+
+    def predict(self, sentences: Iterable[Sequence[str]]) -> list[list[str]]:
+        """The predicted tags (strings) of each sentence (a list of tokens)."""
+        members = self._members()
+        ids = predict_ids(members, [list(s) for s in sentences], max(64, self.batch_size))
+        return [self.encoder_.tags.decode(row) for row in ids]
+
+    def predict_stream(self, sentences: Iterable[Sequence[str]], chunk: int = 256) -> Iterator[list[str]]:
+        """Like ``predict``, but lazily: reads ``chunk`` sentences, yields their tags, reads on."""
+        iterator = iter(sentences)
+        while block := list(islice(iterator, chunk)):
+            yield from self.predict(block)
+
+    def evaluate(self, data: Iterable) -> TaggingReport:
+        """Token accuracy, per-tag P/R/F1, confusion matrix and (entity tags) span P/R/F1 on gold data.
+
+        A gold tag never seen in training is a DataError naming its file and line.
+        """
+        self._members()  # an unfitted Tagger: a clear RuntimeError before the data is read
+        sentences = as_sentences(data)
+        check_known_tags(sentences, self.encoder_)
+        gold = [s.tags for s in sentences]
+        predicted = self.predict([s.tokens for s in sentences])
+        confusion = tag_confusion(gold, predicted, self.encoder_.tags.symbols)
+        spans = span_scores(gold, predicted) if self.headline_ == "f1" else None
+        return TaggingReport(confusion.accuracy, confusion, spans, len(sentences), confusion.total)
+
+    def score(self, data: Iterable) -> float:
+        """The headline metric on gold data: span F1 for entity tags, token accuracy otherwise."""
+        report = self.evaluate(data)
+        return report.spans.f1 if report.spans is not None else report.accuracy
+
+
+class Tagger(TagPredictor):
     """A bidirectional RNN tagger (see :mod:`rnnkit.models.tagger`), trained by the engine.
 
     Args:
@@ -237,43 +281,15 @@ class Tagger:
         return {"task": TASK, "model_class": "BiRNNTagger", "model_config": self.model_.get_config(),
                 "vocabularies": self.encoder_.to_json(), "settings": settings}
 
-    # ----- prediction and scores -----
+    # ----- prediction -----
 
     def _fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise RuntimeError("this Tagger is not fitted yet: call fit() or Tagger.load() first")
 
-    def predict(self, sentences: Iterable[Sequence[str]]) -> list[list[str]]:
-        """The predicted tags (strings) of each sentence (a list of tokens)."""
+    def _members(self) -> list[Member]:
         self._fitted()
-        sentences = [list(s) for s in sentences]
-        ids = predict_ids(self.model_, self.encoder_, sentences, max(64, self.batch_size))
-        return [self.encoder_.tags.decode(row) for row in ids]
-
-    def predict_stream(self, sentences: Iterable[Sequence[str]], chunk: int = 256) -> Iterator[list[str]]:
-        """Like ``predict``, but lazily: reads ``chunk`` sentences, yields their tags, reads on."""
-        iterator = iter(sentences)
-        while block := list(islice(iterator, chunk)):
-            yield from self.predict(block)
-
-    def evaluate(self, data: Iterable) -> TaggingReport:
-        """Token accuracy, per-tag P/R/F1, confusion matrix and (entity tags) span P/R/F1 on gold data.
-
-        A gold tag never seen in training is a DataError naming its file and line.
-        """
-        self._fitted()
-        sentences = as_sentences(data)
-        check_known_tags(sentences, self.encoder_)
-        gold = [s.tags for s in sentences]
-        predicted = self.predict([s.tokens for s in sentences])
-        confusion = tag_confusion(gold, predicted, self.encoder_.tags.symbols)
-        spans = span_scores(gold, predicted) if self.headline_ == "f1" else None
-        return TaggingReport(confusion.accuracy, confusion, spans, len(sentences), confusion.total)
-
-    def score(self, data: Iterable) -> float:
-        """The headline metric on gold data: span F1 for entity tags, token accuracy otherwise."""
-        report = self.evaluate(data)
-        return report.spans.f1 if report.spans is not None else report.accuracy
+        return [(self.model_, self.encoder_)]
 
     # ----- checkpoints -----
 

@@ -8,6 +8,16 @@ Loss per sentence of n tokens with gold tags y (mean over all tokens of a batch)
 
 Decoding: argmax per token (softmax) or Viterbi (:func:`rnnkit.decode.viterbi.viterbi`, CRF).
 
+Several taggers over the same tags predict together as a product of experts: their per-token scores s_t
+are averaged, and so are the CRFs' transition, start and end scores (a softmax member's are 0). For M
+members, with score_m(y) the CRF's s(y) or Σ_t log softmax(s_t)_{y_t},
+
+    score(y) = (1/M) Σ_m score_m(y)        so  argmax_y score(y) = argmax_y Π_m p_m(y | x)^{1/M}
+
+which is again a linear-chain CRF (or, with no CRF member, one softmax per token) and decodes as one. A
+softmax member's log softmax(s_t) is s_t less a per-token constant, the same for every y, so its logits
+enter as they are.
+
 A tagger with character-LM features reads their states z_t (:mod:`rnnkit.models.char_lm_features`). The
 LMs are frozen, so training computes z_t once per sentence and keeps it (float16, on the model's device;
 :mod:`rnnkit.tasks.char_lm_context`): after the first epoch a step costs what it costs without them.
@@ -16,6 +26,7 @@ LMs are frozen, so training computes z_t once per sentence and keeps it (float16
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import torch
@@ -42,30 +53,51 @@ def tagging_loss(model: nn.Module, logits: torch.Tensor, batch: TaggingBatch) ->
     return F.cross_entropy(logits[mask], batch.tags[mask])  # (N, K) logits of the N real tokens
 
 
-def decode(model: nn.Module, logits: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
+def decode(head: nn.Module, logits: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
     """The predicted tag ids of each sentence, cut to its length."""
-    head = model.head
     if isinstance(head, CRF):
         return viterbi(logits, lengths, head.transitions, head.start, head.end)
     best = logits.argmax(dim=2).tolist()  # (B, T)
     return [row[:n] for row, n in zip(best, lengths.tolist(), strict=True)]
 
 
-def predict_ids(
-    model: nn.Module, encoder: TaggingEncoder, sentences: Sequence[Sequence[str]], batch_size: int = 64
-) -> list[list[int]]:
-    """Tag ids for every sentence (empty sentences get []), in the input order, batched by length."""
-    device = next(model.parameters()).device
+Member = tuple[nn.Module, TaggingEncoder]  # a tagger model and the vocabularies it reads
+
+
+def ensemble_head(models: Sequence[nn.Module]) -> nn.Module:
+    """The head that decodes the members' mean scores (module docstring): a model's own head for one model,
+    the softmax head when no member has a CRF, else a CRF holding the members' mean transition scores."""
+    crfs = [model.head for model in models if isinstance(model.head, CRF)]
+    if len(models) == 1 or not crfs:
+        return models[0].head
+    mean = CRF(crfs[0].num_tags).to(crfs[0].transitions.device)
+    with torch.no_grad():
+        for name in ("transitions", "start", "end"):
+            getattr(mean, name).copy_(sum(getattr(crf, name) for crf in crfs) / len(models))
+    return mean
+
+
+def predict_ids(members: Sequence[Member], sentences: Sequence[Sequence[str]], batch_size: int = 64) -> list[list[int]]:
+    """Tag ids for every sentence (empty sentences get []), in the input order, batched by length, from one
+    tagger or an ensemble of taggers over the same tags (module docstring)."""
+    head = ensemble_head([model for model, _ in members])
     out: list[list[int]] = [[] for _ in sentences]
     real = [i for i, s in enumerate(sentences) if s]
     groups = length_buckets([len(sentences[i]) for i in real], batch_size, seed=0, epoch=0, shuffle=False)
-    with evaluating(model):
+    with ExitStack() as stack:
+        for model, _ in members:
+            stack.enter_context(evaluating(model))
         for group in groups:
             indices = [real[g] for g in group]
-            batch = encoder.batch([sentences[i] for i in indices], None, indices)
-            inputs = [t.to(device) for t in batch.inputs()]
-            logits = model(*inputs, context=lm_context(model, encoder.lm_inputs(batch.sentences)))
-            for i, ids in zip(indices, decode(model, logits, inputs[1]), strict=True):
+            scores, lengths = [], None
+            for model, encoder in members:  # each member reads the sentences with its own vocabularies
+                device = next(model.parameters()).device
+                batch = encoder.batch([sentences[i] for i in indices], None, indices)
+                inputs = [t.to(device) for t in batch.inputs()]
+                scores.append(model(*inputs, context=lm_context(model, encoder.lm_inputs(batch.sentences))))
+                lengths = inputs[1]
+            mean = scores[0] if len(scores) == 1 else torch.stack(scores).mean(0)  # (B, T, K)
+            for i, ids in zip(indices, decode(head, mean, lengths), strict=True):
                 out[i] = ids
     return out
 
@@ -138,7 +170,7 @@ class TaggingTask:
         context = self._contexts(model, batch.indices, batch.lengths, lambda: self.encoder.lm_inputs(batch.sentences))
         logits = model(words, *batch.inputs()[1:], context=context)  # (B, T, K)
         if not model.training and self.dev is not None:
-            for i, ids in zip(batch.indices, decode(model, logits, batch.lengths), strict=True):
+            for i, ids in zip(batch.indices, decode(model.head, logits, batch.lengths), strict=True):
                 self._dev_predictions[i] = ids
         return StepResult(tagging_loss(model, logits, batch), int(batch.lengths.sum()))
 
@@ -149,7 +181,7 @@ class TaggingTask:
         sentences, gold = self.dev
         found, self._dev_predictions = self._dev_predictions, {}
         ids = [found[i] for i in range(len(sentences))] if len(found) == len(sentences) else \
-            predict_ids(model, self.encoder, sentences)
+            predict_ids([(model, self.encoder)], sentences)
         predicted = [self.encoder.tags.decode(row) for row in ids]
         metrics = {"accuracy": token_accuracy(gold, predicted)}
         if self.headline == "f1":
