@@ -124,22 +124,23 @@ def run_rnnkit(worker: str, args: argparse.Namespace, train, dev, test) -> dict:
     seconds = fit_timed(classifier, train, dev)
     if args.keep:  # the driver scores the ensemble of the members
         classifier.save(Path(args.keep) / worker)
-    start = time.perf_counter()
-    accuracy = classifier.score(test)
-    return {"dev": classifier.result_.best_metric, "test": accuracy, "steps": classifier.result_.steps,
+    return {"dev": classifier.result_.best_metric, **score_test(classifier, test), "steps": classifier.result_.steps,
             "train_sps": classifier.result_.steps * args.batch_size / seconds,
-            "test_sps": len(test) / (time.perf_counter() - start),
             "epochs": classifier.result_.steps * args.batch_size / len(train),
             "coverage": classifier.transfer_.coverage if from_lm else None}
+
+
+def score_test(classifier: Classifier | ClassifierEnsemble, test) -> dict:
+    """The test accuracy of ``classifier`` and its speed (texts/s)."""
+    start = time.perf_counter()
+    accuracy = classifier.score(test)
+    return {"test": accuracy, "test_sps": len(test) / (time.perf_counter() - start)}
 
 
 def score_ensemble(paths: list[Path], dev, test) -> dict:
     """Dev and test accuracy and speed of the ClassifierEnsemble of the members saved at ``paths``."""
     ensemble = ClassifierEnsemble.load(paths)
-    dev_accuracy = ensemble.score(dev)
-    start = time.perf_counter()
-    accuracy = ensemble.score(test)
-    return {"dev": dev_accuracy, "test": accuracy, "test_sps": len(test) / (time.perf_counter() - start)}
+    return {"dev": ensemble.score(dev), **score_test(ensemble, test)}
 
 
 # ----- the bare loop (what a user writes in an afternoon) -----
@@ -243,8 +244,8 @@ def main() -> None:
     with pretrained_lm.Pretrained(args, systems) as lm, pretrained_char_lm.Pretrained(args, systems) as char_lms:
         lines = [" ".join(tokens) for tokens, _ in read_splits(args)[0]] if lm.trains or char_lms.trains else []
         extra = lm.worker_argv(lines, True, args.embedding_dim, args.hidden) + char_lms.worker_argv(lines)
-        results = run_with_ensembles(__file__, systems, args, extra,
-                                     lambda paths: score_ensemble(paths, *load(args)[1:]))
+        dev_test = load(args)[1:] if args.ensemble > 1 else None  # read once, for every ensemble row
+        results = run_with_ensembles(__file__, systems, args, extra, lambda paths: score_ensemble(paths, *dev_test))
     bare = results.get("bare")
     rows = ["| system | dev accuracy | test accuracy | Δ test vs bare | steps (epochs) | train texts/s | "
             "test texts/s | LM coverage | cores |", "|---|---|---|---|---|---|---|---|---|"]

@@ -89,26 +89,26 @@ def run_rnnkit(worker: str, args: argparse.Namespace, train, dev, test) -> dict:
     seconds = fit_timed(tagger, train, dev)
     if args.keep:  # the driver scores the ensemble of the members
         tagger.save(Path(args.keep) / worker)
+    return {"dev": tagger.result_.best_metric, **tag_test(args, tagger, test), "steps": tagger.result_.steps,
+            "train_sps": tagger.result_.steps * args.batch_size / seconds,
+            "epochs": tagger.result_.steps * args.batch_size / len(train),
+            "coverage": tagger.transfer_.coverage if from_lm else None}
+
+
+def tag_test(args: argparse.Namespace, tagger: Tagger | TaggerEnsemble, test) -> dict:
+    """The test score of ``tagger`` and its tagging speed (sentences/s)."""
     tokens = [t for t, _ in test]
     start = time.perf_counter()
     predicted = tagger.predict(tokens)
     tag_seconds = time.perf_counter() - start
-    return {"dev": tagger.result_.best_metric, "test": headline(args, [g for _, g in test], predicted),
-            "steps": tagger.result_.steps, "train_sps": tagger.result_.steps * args.batch_size / seconds,
-            "tag_sps": len(tokens) / tag_seconds, "epochs": tagger.result_.steps * args.batch_size / len(train),
-            "coverage": tagger.transfer_.coverage if from_lm else None}
+    return {"test": headline(args, [g for _, g in test], predicted), "tag_sps": len(tokens) / tag_seconds}
 
 
 def score_ensemble(paths: list[Path], args: argparse.Namespace, dev, test) -> dict:
     """Dev and test scores and tagging speed of the TaggerEnsemble of the members saved at ``paths``."""
     ensemble = TaggerEnsemble.load(paths)
-    dev_score = headline(args, [g for _, g in dev], ensemble.predict([t for t, _ in dev]))
-    tokens = [t for t, _ in test]
-    start = time.perf_counter()
-    predicted = ensemble.predict(tokens)
-    tag_seconds = time.perf_counter() - start
-    return {"dev": dev_score, "test": headline(args, [g for _, g in test], predicted),
-            "tag_sps": len(tokens) / tag_seconds}
+    return {"dev": headline(args, [g for _, g in dev], ensemble.predict([t for t, _ in dev])),
+            **tag_test(args, ensemble, test)}
 
 
 # ----- the bare loop (what a user writes in an afternoon) -----
@@ -231,8 +231,9 @@ def main() -> None:
         sentences = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.trains or char_lms.trains else []
         lines = [line.lower() for line in sentences] if args.lowercase else sentences
         extra = lm.worker_argv(lines, args.lowercase, WORD, args.hidden) + char_lms.worker_argv(sentences)
+        dev_test = load(args)[1:] if args.ensemble > 1 else None  # read once, for every ensemble row
         results = run_with_ensembles(__file__, systems, args, extra,
-                                     lambda paths: score_ensemble(paths, args, *load(args)[1:]))
+                                     lambda paths: score_ensemble(paths, args, *dev_test))
     metric = "UPOS accuracy" if args.dataset == "ud_ewt" else "span F1"
     bare = results.get("bare")
     rows = [f"| system | dev {metric} | test {metric} | Δ test vs bare | steps (epochs) | train sent/s | "

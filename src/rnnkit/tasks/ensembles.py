@@ -27,9 +27,9 @@ from rnnkit.tasks.tagging import Tagger, TagPredictor
 from rnnkit.tasks.tagging_training import Member
 
 
-def _check_members(members: Sequence, names: Sequence[str] | None, symbols, what: str) -> list[str]:
-    """The members' names; ConfigError for none, or for a member whose ``symbols(member)`` differ from the
-    first's."""
+def _check_members(members: Sequence, names: Sequence[str] | None, symbols, what: str) -> None:
+    """ConfigError for no member, or for a member whose ``symbols(member)`` differ from the first's (members
+    named by ``names``, default member 1, 2, ...)."""
     if not members:
         raise ConfigError(f"an ensemble needs at least one {what}")
     names = list(names) if names is not None else [f"member {i + 1}" for i in range(len(members))]
@@ -38,7 +38,6 @@ def _check_members(members: Sequence, names: Sequence[str] | None, symbols, what
         if symbols(member) != first:
             raise ConfigError(f"{name} predicts {', '.join(symbols(member)[:20])}, but {names[0]} predicts "
                               f"{', '.join(first[:20])}: an ensemble's members must share their tags or labels")
-    return names
 
 
 class TaggerEnsemble(TagPredictor):
