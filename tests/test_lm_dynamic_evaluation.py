@@ -96,7 +96,8 @@ def test_bad_settings_and_divergence_are_one_line_errors():
         dynamic_stream_losses(lm, text, T, lr=0.1, decay=1.0)
     with pytest.raises(ConfigError, match="learning rate must be > 0 and finite"):
         dynamic_stream_losses(lm, text, T, lr=float("inf"))
-    with pytest.raises(RnnkitError, match="diverged: the loss is inf after 21 items; lower its learning rate"):
+    # Where the loss first overflows (inf or nan, after how many items) depends on the CPU's float kernels.
+    with pytest.raises(RnnkitError, match=r"diverged: the loss is (inf|nan) after \d+ items; lower its learning rate"):
         dynamic_stream_losses(lm, text, T, lr=1e38)
 
 
