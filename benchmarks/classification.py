@@ -18,6 +18,10 @@ IMDB training reviews, labelled with its review's label, tokenised as SST-2 is; 
 and test text stay SST-2's own. Both come from the same kind of source (film reviews), so the reviews' endings,
 where the verdict usually is, are extra labelled sentiment data from ``../shared/data``, reported apart.
 
+With ``--embeddings FILE`` the rnnkit rows start their word embeddings from FILE's vectors (words it lacks
+start random); count_vectors.py fits such vectors to IMDB and SST-2 training text, so they stay within
+``../shared/data``.
+
 With ``--ensemble N`` each rnnkit system trains N members, seeds --seed … --seed+N−1 (rows SYSTEM.sSEED), and
 a row SYSTEM ×N scores their ClassifierEnsemble (the members' mean probabilities).
 
@@ -95,6 +99,15 @@ def sst_style(text: str) -> list[str]:
     return _SST_TOKEN.findall(text)
 
 
+def vectors_text(path: str | None) -> str:
+    """Where the rnnkit rows' word vectors come from, for the section's text."""
+    if path is None:
+        return "No external embeddings or corpora."
+    return (f"The rnnkit rows start their embeddings from {Path(path).name}, word vectors that "
+            "count_vectors.py fits (PPMI + SVD, no labels) to IMDB train and SST-2 train text from ../shared/data; "
+            "the bare loop's are random.")
+
+
 def imdb_endings(args: argparse.Namespace) -> list[tuple[list[str], str]]:
     """``--imdb-extra``: the last N tokens of each IMDB training review, with SST-2's labels (1 positive);
     ``--limit-train`` caps the reviews too, as it caps every LM text source."""
@@ -118,7 +131,7 @@ def run_rnnkit(worker: str, args: argparse.Namespace, train, dev, test) -> dict:
         train = train + imdb_endings(args)
     classifier = Classifier(embedding_dim=args.embedding_dim, hidden_size=args.hidden, dropout=DROPOUT,
                             word_dropout=args.word_dropout, pooling=system.rsplit("-", 1)[1],
-                            init_from=args.lm_checkpoint if from_lm else None,
+                            init_from=args.lm_checkpoint if from_lm else None, embeddings=args.embeddings,
                             batch_size=args.batch_size, train_config=rnnkit_config(args),
                             **pretrained_char_lm.lm_settings(args, system))
     seconds = fit_timed(classifier, train, dev)
@@ -225,6 +238,9 @@ def main() -> None:
     parser.add_argument("--embedding-dim", type=int, default=300, help="embedding size, all systems (default 300)")
     parser.add_argument("--hidden", type=int, default=150, help="hidden size per direction (default 150)")
     parser.add_argument("--max-length", type=int, default=400, help="keep the first N tokens (default 400)")
+    parser.add_argument("--embeddings", default=None, metavar="FILE",
+                        help="word vectors (word2vec/GloVe text) to start the rnnkit rows' embeddings from, e.g. "
+                             "count_vectors.py's from ../shared/data text")
     parser.add_argument("--imdb-extra", type=int, default=None, metavar="N",
                         help="SST-2: the rnnkit rows also train on the last N tokens of each IMDB training review")
     add_word_dropout_argument(parser, 0.1)
@@ -258,7 +274,7 @@ def main() -> None:
             f"{optimiser_text(args)}, embeddings {args.embedding_dim}, hidden {args.hidden} per direction, "
             f"dropout {DROPOUT}, rnnkit rows' word dropout {args.word_dropout}, texts cut at {args.max_length} tokens, "
             f"{how_run(results)}. "
-            "Test scores use the best dev checkpoint. No external embeddings or corpora."
+            f"Test scores use the best dev checkpoint. {vectors_text(args.embeddings)}"
             f"{ensemble_text(args.ensemble)}{imdb_text(args)}"
             f"{lm.section('the rnnkit-lm rows', 'the backward direction and the output layer')}"
             f"{char_lms.section()}\n\n" + "\n".join(rows))
