@@ -4,7 +4,7 @@ Reads the 25,000 IMDB training reviews (tokenised as SST-2 is, see classificatio
 training sentences, counts co-occurrences within ``--window`` words of each other in a line, weighted 1/d for
 distance d, symmetric, and factorises the positive PMI matrix (Levy, Goldberg and Dagan 2015):
 
-    PPMI(w, c) = max(0, log #(w,c) − log #(w) − log P_α(c) + log Σ),   P_α(c) = #(c)^α / Σ_c' #(c')^α
+    PPMI(w, c) = max(0, log #(w,c) − log #(w) − log P_α(c)),   P_α(c) = #(c)^α / Σ_c' #(c')^α
     PPMI ≈ U Σ Vᵀ (rank ``--dim``, randomised SVD, Halko et al. 2011),   W = U Σ^½   (V × dim)
 
 W is rescaled to standard deviation ``--scale`` and written in word2vec text format, atomically (temp file,
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _setup import shared_data
 from classification import sst_style
 
 
@@ -58,10 +59,9 @@ def ppmi_vectors(sentences: list[list[str]], dim: int, window: int, min_count: i
     pairs, inverse = np.unique(np.concatenate(keys), return_inverse=True)
     joint = np.bincount(inverse, weights=np.concatenate(weights))
     rows, cols = pairs // size, pairs % size
-    total = joint.sum()
     word_count = np.bincount(rows, weights=joint, minlength=size)
     context = np.bincount(cols, weights=joint, minlength=size) ** alpha
-    pmi = np.log(joint / total) - np.log(word_count[rows] / total) - np.log(context[cols] / context.sum())
+    pmi = np.log(joint) - np.log(word_count[rows]) - np.log(context[cols] / context.sum())
     keep = pmi > 0
     matrix = torch.sparse_coo_tensor(np.stack([rows[keep], cols[keep]]), torch.tensor(pmi[keep], dtype=torch.float32),
                                      (size, size), check_invariants=True).coalesce()
@@ -83,7 +83,7 @@ def write_word2vec(path: Path, words: list[str], vectors: torch.Tensor) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
     parser.add_argument("--out", required=True, type=Path, help="word2vec text file to write")
     parser.add_argument("--dim", type=int, default=300, help="vector size (default 300)")
     parser.add_argument("--window", type=int, default=5, help="words either side (default 5)")
