@@ -14,6 +14,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -30,13 +31,16 @@ PLATEAU_PATIENCE = 1  # --schedule plateau: TrainConfig.lr_patience, so the rate
 
 def add_shared_arguments(parser: argparse.ArgumentParser, items: str) -> None:
     """The machine and worker flags, ``--seed``, ``--limit-train`` (the first N training ``items``), ``--data``,
-    ``--dry-run``, ``--note``, the rnnkit rows' schedule, weight averaging and weight decay, and the pretrained
-    word LM's group."""
+    ``--embeddings``, ``--dry-run``, ``--note``, the rnnkit rows' schedule, weight averaging and weight decay,
+    and the pretrained word LM's group."""
     add_machine_arguments(parser, "torch threads per system")
     add_worker_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--limit-train", type=int, default=None, help=f"use the first N training {items}")
     parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
+    parser.add_argument("--embeddings", default=None, metavar="FILE",
+                        help="word vectors (word2vec/GloVe text) to start the rnnkit rows' word embeddings from, "
+                             "e.g. count_vectors.py's from ../shared/data text")
     parser.add_argument("--dry-run", action="store_true", help="print the section instead of appending it")
     add_note_argument(parser)
     parser.add_argument("--schedule", choices=("constant", "plateau", "cosine"), default="constant",
@@ -56,6 +60,15 @@ def add_word_dropout_argument(parser: argparse.ArgumentParser, default: float) -
     """``--word-dropout``: the rnnkit rows' chance of reading a training word as ``<unk>`` (the bare loop has none)."""
     parser.add_argument("--word-dropout", type=float, default=default,
                         help=f"the rnnkit rows' chance of reading a training word as <unk> (default {default})")
+
+
+def vectors_text(path: str | None) -> str:
+    """Where the rnnkit rows' word vectors come from, for a section's text."""
+    if path is None:
+        return "No external embeddings or corpora."
+    return (f"The rnnkit rows start their word embeddings from {Path(path).name}, count-based vectors that "
+            "count_vectors.py fits without labels to text from ../shared/data (its command is in the note); words "
+            "it lacks, and the bare loop's embeddings, start random.")
 
 
 def check_shared_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -61,6 +61,7 @@ from _supervised_common import (
     optimiser_text,
     rnnkit_config,
     train_bare,
+    vectors_text,
 )
 from _workers import ensemble_text, how_run, member_of, pct, run_with_ensembles, serve_worker
 from rnnkit.data.labelled_text import read_labelled
@@ -97,15 +98,6 @@ def sst_style(text: str) -> list[str]:
     Penn Treebank's clitics as SST-2 writes them (``are n't``, ``she 's``)."""
     text = re.sub(r"(\w)n't\b", r"\1 n't", re.sub(r"<br\s*/?>", " ", text.lower()))
     return _SST_TOKEN.findall(text)
-
-
-def vectors_text(path: str | None) -> str:
-    """Where the rnnkit rows' word vectors come from, for the section's text."""
-    if path is None:
-        return "No external embeddings or corpora."
-    return (f"The rnnkit rows start their embeddings from {Path(path).name}, word vectors that "
-            "count_vectors.py fits (PPMI + SVD, no labels) to IMDB train and SST-2 train text from ../shared/data; "
-            "the bare loop's are random.")
 
 
 def imdb_endings(args: argparse.Namespace) -> list[tuple[list[str], str]]:
@@ -238,9 +230,6 @@ def main() -> None:
     parser.add_argument("--embedding-dim", type=int, default=300, help="embedding size, all systems (default 300)")
     parser.add_argument("--hidden", type=int, default=150, help="hidden size per direction (default 150)")
     parser.add_argument("--max-length", type=int, default=400, help="keep the first N tokens (default 400)")
-    parser.add_argument("--embeddings", default=None, metavar="FILE",
-                        help="word vectors (word2vec/GloVe text) to start the rnnkit rows' embeddings from, e.g. "
-                             "count_vectors.py's from ../shared/data text")
     parser.add_argument("--imdb-extra", type=int, default=None, metavar="N",
                         help="SST-2: the rnnkit rows also train on the last N tokens of each IMDB training review")
     add_word_dropout_argument(parser, 0.1)

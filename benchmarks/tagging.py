@@ -17,6 +17,9 @@ With ``--ensemble N`` each rnnkit system trains N members, seeds --seed … --se
 --parallel they train at once, a core group each), and a row SYSTEM ×N scores their TaggerEnsemble (the
 members' scores averaged, decoded once).
 
+With ``--embeddings FILE`` the rnnkit rows start their word embeddings (size 100) from FILE's vectors, e.g.
+count_vectors.py's, fitted to ../shared/data text without labels.
+
 Speed: training sentences/s (incl. validation) and tagging sentences/s on the test set. No external
 embeddings or corpora anywhere. Run under the shared lock, e.g.:
 
@@ -52,6 +55,7 @@ from _supervised_common import (
     optimiser_text,
     rnnkit_config,
     train_bare,
+    vectors_text,
 )
 from _tagging_data import DATASETS, read_split
 from _workers import ensemble_text, how_run, member_of, pct, run_with_ensembles, serve_worker
@@ -84,6 +88,7 @@ def run_rnnkit(worker: str, args: argparse.Namespace, train, dev, test) -> dict:
     tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden,
                     num_layers=args.layers, dropout=args.dropout, word_dropout=args.word_dropout,
                     lowercase=args.lowercase, head=head, init_from=args.lm_checkpoint if from_lm else None,
+                    embeddings=args.embeddings,
                     batch_size=args.batch_size, train_config=rnnkit_config(args),
                     **pretrained_char_lm.lm_settings(args, system))
     seconds = fit_timed(tagger, train, dev)
@@ -251,7 +256,7 @@ def main() -> None:
             f"{optimiser_text(args)}, word {WORD}{' (rnnkit rows: lower-cased)' if args.lowercase else ''} "
             f"+ char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2{layers}, dropout {DROPOUT}{dropout}, "
             f"{how_run(results)}. "
-            "Test scores use the best dev checkpoint. No external embeddings or corpora."
+            f"Test scores use the best dev checkpoint. {vectors_text(args.embeddings)}"
             f"{ensemble_text(args.ensemble)}"
             f"{lm.section('the rnnkit-lm rows', 'the backward direction, the character Bi-LSTM and the output layer')}"
             f"{char_lms.section()}"

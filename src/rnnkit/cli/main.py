@@ -16,7 +16,7 @@ import sys
 from rnnkit.errors import RnnkitError
 
 # The areas, in the order their commands appear in --help.
-AREAS = ("lm", "tagging", "translation", "gradients")
+AREAS = ("lm", "tagging", "translation", "vectors", "gradients")
 # Which area evaluates a checkpoint of each task.
 EVALUATORS = {"tagger": "tagging", "classifier": "tagging", "translator": "translation", "lm": "lm"}
 
@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    train_parser = commands.add_parser("train", help="train a model (lm, tagger, classifier, translator)")
+    train_parser = commands.add_parser("train", help="train a model (lm, tagger, classifier, translator) "
+                                                     "or word vectors")
     train = train_parser.add_subparsers(dest="task", metavar="TASK", required=True)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a tagger, classifier or translator checkpoint")

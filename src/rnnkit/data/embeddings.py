@@ -1,4 +1,4 @@
-"""Pretrained word vectors in the word2vec / GloVe text format, read into a vocabulary's order.
+"""Pretrained word vectors in the word2vec / GloVe text format: read into a vocabulary's order, and written.
 
 Format: one word a line followed by its E numbers, separated by spaces; word2vec files start with a
 header line ``N E`` (count and dimension), GloVe files do not. Only the vectors of words in the given
@@ -10,6 +10,8 @@ the lower-case vector. A line with the wrong number of values is a DataError nam
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -73,3 +75,35 @@ def read_vectors(path: str | Path, vocab: Vocab, dim: int) -> tuple[torch.Tensor
             exact[vocab.index[word]] = True
     logger.info("%s: vectors for %d of %d words", name, int(found.sum()), len(vocab))
     return vectors, found
+
+
+def write_vectors(path: str | Path, words: Sequence[str], vectors: torch.Tensor, digits: int = 4) -> None:
+    """Write ``vectors`` (V, E), row i the vector of ``words[i]``, in word2vec text format (header ``V E``).
+
+    Written to a temporary sibling, flushed to disk and renamed into place, so an interrupted write never
+    leaves a truncated file. A word that is empty or holds white space could not be read back: ValueError.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "vectors.txt")
+        >>> write_vectors(path, ["the", "cat"], torch.tensor([[1.0, 0.5], [0.0, -2.0]]))
+        >>> open(path).read()
+        '2 2\\nthe 1.0000 0.5000\\ncat 0.0000 -2.0000\\n'
+        >>> read_vectors(path, Vocab(["<unk>", "cat"]), dim=2)[0].tolist()
+        [[0.0, 0.0], [0.0, -2.0]]
+    """
+    if vectors.dim() != 2 or vectors.shape[0] != len(words):
+        raise ValueError(f"vectors must be ({len(words)}, E), got {tuple(vectors.shape)}")
+    bad = next((w for w in words if not w or len(w.split()) != 1 or w != w.strip()), None)
+    if bad is not None:
+        raise ValueError(f"word {bad!r} is empty or holds white space, which the text format cannot store")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(temp, "w", encoding="utf-8") as f:
+        f.write(f"{len(words)} {vectors.shape[1]}\n")
+        for word, row in zip(words, vectors.tolist(), strict=True):
+            f.write(word + " " + " ".join(f"{x:.{digits}f}" for x in row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, path)
