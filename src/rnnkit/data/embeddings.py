@@ -94,7 +94,7 @@ def write_vectors(path: str | Path, words: Sequence[str], vectors: torch.Tensor,
     """
     if vectors.dim() != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"vectors must be ({len(words)}, E), got {tuple(vectors.shape)}")
-    bad = next((w for w in words if not w or len(w.split()) != 1 or w != w.strip()), None)
+    bad = next((w for w in words if w.split() != [w]), None)
     if bad is not None:
         raise ValueError(f"word {bad!r} is empty or holds white space, which the text format cannot store")
     path = Path(path)

@@ -33,13 +33,13 @@ import numpy as np
 import torch
 
 from rnnkit.data.embeddings import write_vectors
-from rnnkit.data.labelled_text import read_labelled, tokenize
+from rnnkit.data.labelled_text import read_labelled, resolve_format, tokenize
 from rnnkit.data.lines import numbered_lines
 from rnnkit.errors import ConfigError
 from rnnkit.tasks.tagging import read_tagged
+from rnnkit.tasks.tagging import resolve_format as resolve_tagged_format
 
 FORMATS = ("auto", "text", "sst", "tsv", "csv", "jsonl", "conllu", "conll")
-_SUFFIXES = {".jsonl": "jsonl", ".tsv": "tsv", ".csv": "csv", ".conllu": "conllu"}
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +64,9 @@ def read_sentences(path: str | Path, fmt: str = "auto", tokenizer: str = "split"
     """
     if fmt not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if fmt == "auto":
-        fmt = _SUFFIXES.get(Path(str(path)).suffix.lower(), "text")
+    if fmt == "auto":  # the classifier's suffixes, else the tagger's (.conllu, else plain text)
+        fmt = resolve_format(path, "auto")
+        fmt = resolve_tagged_format(path, None) if fmt == "sst" else fmt
     if fmt in ("conllu", "conll"):
         for sentence in read_tagged(path, fmt, labelled=False):
             yield [t.lower() for t in sentence.tokens] if lowercase else sentence.tokens
@@ -140,10 +141,9 @@ class WordVectors:
             raise ConfigError(f"{len(words)} words are seen at least {min_count} times, too few for {dim}-"
                               "dimensional vectors: give more text, or lower the dimension or the minimum count")
         matrix = ppmi_matrix(sentences, words, window, alpha)
-        generator_state = torch.random.get_rng_state()
-        torch.manual_seed(seed)
-        u, s, _ = torch.svd_lowrank(matrix, q=dim, niter=4)
-        torch.random.set_rng_state(generator_state)  # fitting does not disturb the caller's random stream
+        with torch.random.fork_rng(devices=[]):  # fitting does not disturb the caller's random stream
+            torch.manual_seed(seed)
+            u, s, _ = torch.svd_lowrank(matrix, q=dim, niter=4)
         vectors = u * s.sqrt()
         logger.info("%s tokens, %d words, %d non-zero PPMI entries", f"{counts.total():,}", len(words),
                     matrix._nnz())
