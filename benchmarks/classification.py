@@ -19,7 +19,7 @@ and test text stay SST-2's own. Both come from the same kind of source (film rev
 where the verdict usually is, are extra labelled sentiment data from ``../shared/data``, reported apart.
 
 With ``--embeddings FILE`` the rnnkit rows start their word embeddings from FILE's vectors (words it lacks
-start random); count_vectors.py fits such vectors to IMDB and SST-2 training text, so they stay within
+start random); count_vectors.py fits such vectors, without labels, to IMDB and SST-2 text, so they stay within
 ``../shared/data``.
 
 With ``--ensemble N`` each rnnkit system trains N members, seeds --seed … --seed+N−1 (rows SYSTEM.sSEED), and

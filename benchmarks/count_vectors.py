@@ -2,7 +2,8 @@
 
 Reads the ``--sources`` training text, in lower case: by default the 25,000 IMDB training reviews (tokenised
 as SST-2 is, see classification.sst_style) and the SST-2 training sentences; UD EWT's and CoNLL-2003's
-training sentences, already tokenised in much the same way (``it 's``), may join them. It fits
+training sentences, already tokenised in much the same way (``it 's``), may join them, and so may the 25,000
+IMDB test reviews (``imdb_test``): unlabelled text for SST-2, but IMDB's own test set, so never for IMDB rows. It fits
 rnnkit.tasks.word_vectors.WordVectors to them (co-occurrences within ``--window`` words, weighted 1/d,
 positive PMI with context smoothing α, rank-``--dim`` randomised SVD, W = U Σ^½ rescaled to standard
 deviation ``--scale``; the equations are in that module). ``rnnkit train vectors`` does the same for any
@@ -11,6 +12,7 @@ read, so the vectors are unsupervised, from ../shared/data only:
 
     python benchmarks/count_vectors.py --out runs/imdb-ppmi-300.txt
     python benchmarks/classification.py --dataset sst2 --systems rnnkit-attention --embeddings runs/imdb-ppmi-300.txt
+    python benchmarks/count_vectors.py --sources imdb,imdb_test,sst2 --out runs/imdb2-ppmi-300.txt
     python benchmarks/count_vectors.py --sources imdb,sst2,ud_ewt,conll2003 --dim 100 --out runs/tag-ppmi-100.txt
     python benchmarks/tagging.py --dataset ud_ewt --systems rnnkit --embeddings runs/tag-ppmi-100.txt
 """
@@ -29,14 +31,15 @@ from rnnkit.tasks.word_vectors import WordVectors, read_sentences
 # source -> (training file, format); labels and tags are not read
 SOURCES = {"sst2": ("sst2/stsa.binary.train", "sst"), "ud_ewt": ("ud_english_ewt/en_ewt-ud-train.conllu", "conllu"),
            "conll2003": ("conll2003/train.txt", "conll")}
+IMDB = {"imdb": "train.jsonl", "imdb_test": "test.jsonl"}  # reviews, in SST-2's tokens
 
 
 def corpus(data: Path, sources: list[str]) -> list[list[str]]:
     """The sentences of ``sources`` in order, lower-cased: IMDB's reviews in SST-2's tokens, the others as read."""
     sentences = []
     for source in sources:
-        if source == "imdb":
-            with open(data / "imdb" / "train.jsonl", encoding="utf-8") as f:
+        if source in IMDB:
+            with open(data / "imdb" / IMDB[source], encoding="utf-8") as f:
                 sentences += [sst_style(json.loads(line)["text"]) for line in f]
         else:
             path, fmt = SOURCES[source]
@@ -48,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
     parser.add_argument("--sources", default="imdb,sst2",
-                        help=f"comma-separated, of imdb, {', '.join(SOURCES)} (default imdb,sst2)")
+                        help=f"comma-separated, of {', '.join([*IMDB, *SOURCES])} (default imdb,sst2)")
     parser.add_argument("--out", required=True, type=Path, help="word2vec text file to write")
     parser.add_argument("--dim", type=int, default=300, help="vector size (default 300)")
     parser.add_argument("--window", type=int, default=5, help="words either side (default 5)")
@@ -59,7 +62,7 @@ def main() -> None:
     parser.add_argument("--show", default="good,terrible,boring,film", help="words whose neighbours to print")
     args = parser.parse_args()
     sources = args.sources.split(",")
-    if unknown := set(sources) - {"imdb", *SOURCES}:
+    if unknown := set(sources) - {*IMDB, *SOURCES}:
         parser.error(f"unknown --sources {', '.join(sorted(unknown))}")
     start = time.perf_counter()
     sentences = corpus(Path(args.data), sources)
