@@ -100,12 +100,19 @@ def sst_style(text: str) -> list[str]:
     return _SST_TOKEN.findall(text)
 
 
+def imdb_in_sst_style(data: str | Path, split: str = "train", limit: int | None = None) -> list[tuple[list[str], str]]:
+    """The first ``limit`` (all: None) IMDB reviews of ``split`` (train, test) in SST-2's tokens, with SST-2's
+    labels (1 positive)."""
+    with open(Path(data) / "imdb" / f"{split}.jsonl", encoding="utf-8") as f:
+        reviews = [json.loads(line) for line in f][:limit]
+    return [(sst_style(r["text"]), "1" if r["label"] == "pos" else "0") for r in reviews]
+
+
 def imdb_endings(args: argparse.Namespace) -> list[tuple[list[str], str]]:
-    """``--imdb-extra``: the last N tokens of each IMDB training review, with SST-2's labels (1 positive);
+    """``--imdb-extra``: the last N tokens of each IMDB training review, with SST-2's labels;
     ``--limit-train`` caps the reviews too, as it caps every LM text source."""
-    with open(Path(args.data) / "imdb" / "train.jsonl", encoding="utf-8") as f:
-        reviews = [json.loads(line) for line in f][: args.limit_train]
-    return [(sst_style(r["text"])[-args.imdb_extra:], "1" if r["label"] == "pos" else "0") for r in reviews]
+    reviews = imdb_in_sst_style(args.data, "train", args.limit_train)
+    return [(tokens[-args.imdb_extra:], label) for tokens, label in reviews]
 
 
 def load(args: argparse.Namespace):

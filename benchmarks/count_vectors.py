@@ -8,7 +8,7 @@ rnnkit.tasks.word_vectors.WordVectors to them (co-occurrences within ``--window`
 positive PMI with context smoothing α, rank-``--dim`` randomised SVD, W = U Σ^½ rescaled to standard
 deviation ``--scale``; the equations are in that module). ``rnnkit train vectors`` does the same for any
 text a user has; this script exists for SST-2's tokenisation of the raw IMDB reviews. No labels are
-read, so the vectors are unsupervised, from ../shared/data only:
+used, so the vectors are unsupervised, from ../shared/data only:
 
     python benchmarks/count_vectors.py --out runs/imdb-ppmi-300.txt
     python benchmarks/classification.py --dataset sst2 --systems rnnkit-attention --embeddings runs/imdb-ppmi-300.txt
@@ -20,30 +20,28 @@ read, so the vectors are unsupervised, from ../shared/data only:
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 from _setup import shared_data
-from classification import sst_style
+from _tagging_data import read_split
+from classification import imdb_in_sst_style
 from rnnkit.tasks.word_vectors import WordVectors, read_sentences
 
-# source -> (training file, format); labels and tags are not read
-SOURCES = {"sst2": ("sst2/stsa.binary.train", "sst"), "ud_ewt": ("ud_english_ewt/en_ewt-ud-train.conllu", "conllu"),
-           "conll2003": ("conll2003/train.txt", "conll")}
-IMDB = {"imdb": "train.jsonl", "imdb_test": "test.jsonl"}  # reviews, in SST-2's tokens
+SOURCES = ("imdb", "imdb_test", "sst2", "ud_ewt", "conll2003")  # the training files (imdb_test: IMDB's test)
 
 
 def corpus(data: Path, sources: list[str]) -> list[list[str]]:
-    """The sentences of ``sources`` in order, lower-cased: IMDB's reviews in SST-2's tokens, the others as read."""
+    """The sentences of ``sources`` in order, lower-cased, their labels and tags dropped: IMDB's reviews in
+    SST-2's tokens, the others as the benchmarks read them."""
     sentences = []
     for source in sources:
-        if source in IMDB:
-            with open(data / "imdb" / IMDB[source], encoding="utf-8") as f:
-                sentences += [sst_style(json.loads(line)["text"]) for line in f]
+        if source in ("imdb", "imdb_test"):
+            sentences += [tokens for tokens, _ in imdb_in_sst_style(data, "test" if source == "imdb_test" else "train")]
+        elif source == "sst2":
+            sentences += list(read_sentences(data / "sst2" / "stsa.binary.train", "sst", lowercase=True))
         else:
-            path, fmt = SOURCES[source]
-            sentences += list(read_sentences(data / path, fmt, lowercase=True))
+            sentences += [[t.lower() for t in tokens] for tokens, _ in read_split(data, source, 0)]
     return sentences
 
 
@@ -51,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(shared_data()), help="the shared data folder")
     parser.add_argument("--sources", default="imdb,sst2",
-                        help=f"comma-separated, of {', '.join([*IMDB, *SOURCES])} (default imdb,sst2)")
+                        help=f"comma-separated, of {', '.join(SOURCES)} (default imdb,sst2)")
     parser.add_argument("--out", required=True, type=Path, help="word2vec text file to write")
     parser.add_argument("--dim", type=int, default=300, help="vector size (default 300)")
     parser.add_argument("--window", type=int, default=5, help="words either side (default 5)")
@@ -62,7 +60,7 @@ def main() -> None:
     parser.add_argument("--show", default="good,terrible,boring,film", help="words whose neighbours to print")
     args = parser.parse_args()
     sources = args.sources.split(",")
-    if unknown := set(sources) - {*IMDB, *SOURCES}:
+    if unknown := set(sources) - set(SOURCES):
         parser.error(f"unknown --sources {', '.join(sorted(unknown))}")
     start = time.perf_counter()
     sentences = corpus(Path(args.data), sources)
