@@ -57,7 +57,7 @@ from _supervised_common import (
     train_bare,
     vectors_text,
 )
-from _tagging_data import DATASETS, read_split
+from _tagging_data import DATASETS, read_sentences, read_split
 from _workers import ensemble_text, how_run, member_of, pct, run_with_ensembles, serve_worker
 from rnnkit.metrics.tagging import span_scores, token_accuracy
 from rnnkit.tasks.ensembles import TaggerEnsemble
@@ -85,12 +85,14 @@ def run_rnnkit(worker: str, args: argparse.Namespace, train, dev, test) -> dict:
     system, args = member_of(worker, args)
     head, char_dim = RNNKIT[system]
     from_lm = system.startswith(pretrained_lm.PREFIX)
-    tagger = Tagger(word_dim=WORD, char_dim=char_dim, char_hidden=CHAR_HIDDEN, hidden_size=args.hidden,
+    tagger = Tagger(word_dim=args.word_dim, char_dim=char_dim, char_hidden=args.char_hidden, hidden_size=args.hidden,
                     num_layers=args.layers, dropout=args.dropout, word_dropout=args.word_dropout,
                     lowercase=args.lowercase, head=head, init_from=args.lm_checkpoint if from_lm else None,
-                    embeddings=args.embeddings,
+                    embeddings=args.embeddings, aux_columns=args.aux_columns and args.aux_columns.split(","),
                     batch_size=args.batch_size, train_config=rnnkit_config(args),
                     **pretrained_char_lm.lm_settings(args, system))
+    if args.aux_columns:  # the same training sentences, with their auxiliary columns
+        train = read_sentences(args.data, args.dataset, 0, args.aux_columns.split(","))[: args.limit_train or None]
     seconds = fit_timed(tagger, train, dev)
     if args.keep:  # the driver scores the ensemble of the members
         tagger.save(Path(args.keep) / worker)
@@ -211,9 +213,18 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="sentences per batch (default 32)")
     parser.add_argument("--hidden", type=int, default=200, help="sentence Bi-LSTM size per direction (default 200)")
     parser.add_argument("--layers", type=int, default=1, help="the rnnkit rows' sentence Bi-LSTM layers (default 1)")
+    parser.add_argument("--word-dim", type=int, default=WORD,
+                        help=f"the rnnkit rows' word embedding size (default {WORD}, the bare loop's)")
+    parser.add_argument("--char-hidden", type=int, default=CHAR_HIDDEN,
+                        help=f"the rnnkit rows' character Bi-LSTM size per direction (default {CHAR_HIDDEN}, the bare "
+                             "loop's)")
     parser.add_argument("--dropout", type=float, default=DROPOUT,
                         help=f"the rnnkit rows' dropout (default {DROPOUT}, the bare loop's)")
     add_word_dropout_argument(parser, 0.05)
+    parser.add_argument("--aux-columns", default=None, metavar="COLUMNS",
+                        help="comma-separated columns of the training file that the rnnkit rows also learn to "
+                             "predict (multi-task; e.g. xpos,feats for UD EWT, pos,chunk for CoNLL-2003; default: "
+                             "none)")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate, all systems (default 2e-3)")
     parser.add_argument("--lowercase", action="store_true",
                         help="rnnkit rows look words up in lower case, characters keep theirs (the bare loop: as "
@@ -235,7 +246,7 @@ def main() -> None:
     with pretrained_lm.Pretrained(args, systems) as lm, pretrained_char_lm.Pretrained(args, systems) as char_lms:
         sentences = [" ".join(tokens) for tokens, _ in load(args)[0]] if lm.trains or char_lms.trains else []
         lines = [line.lower() for line in sentences] if args.lowercase else sentences
-        extra = lm.worker_argv(lines, args.lowercase, WORD, args.hidden) + char_lms.worker_argv(sentences)
+        extra = lm.worker_argv(lines, args.lowercase, args.word_dim, args.hidden) + char_lms.worker_argv(sentences)
         dev_test = load(args)[1:] if args.ensemble > 1 else None  # read once, for every ensemble row
         results = run_with_ensembles(__file__, systems, args, extra,
                                      lambda paths: score_ensemble(paths, args, *dev_test))
@@ -249,12 +260,17 @@ def main() -> None:
         rows.append(f"| {name} | {pct(r['dev'])} | {pct(r['test'])} | {delta} | {r['steps']} ({r['epochs']:.1f}) | "
                     f"{r['train_sps']:.0f} | {r['tag_sps']:.0f} | {speed} | {pct(r.get('coverage'))} | {r['cores']} |")
     layers = f" (rnnkit rows: {args.layers} layers)" if args.layers != 1 else ""
+    word = f"word {WORD}" + (f" (rnnkit rows: {args.word_dim})" if args.word_dim != WORD else "")
+    chars = f"char Bi-LSTM {CHAR_HIDDEN}×2" + (f" (rnnkit rows: {args.char_hidden}×2)"
+                                               if args.char_hidden != CHAR_HIDDEN else "")
     dropout = "" if args.dropout == DROPOUT else f" (rnnkit rows: {args.dropout})"
     dropout += f", rnnkit rows' word dropout {args.word_dropout}"
+    if args.aux_columns:
+        dropout += f", rnnkit rows' auxiliary columns {args.aux_columns} (loss weight 1)"
     body = (f"Budget: {args.budget:.0f} s of training (wall clock, validation every {args.eval_every} steps "
             f"included) per system, {args.threads} torch threads each, batch {args.batch_size}, "
-            f"{optimiser_text(args)}, word {WORD}{' (rnnkit rows: lower-cased)' if args.lowercase else ''} "
-            f"+ char Bi-LSTM {CHAR_HIDDEN}×2 → Bi-LSTM {args.hidden}×2{layers}, dropout {DROPOUT}{dropout}, "
+            f"{optimiser_text(args)}, {word}{' (rnnkit rows: lower-cased)' if args.lowercase else ''} "
+            f"+ {chars} → Bi-LSTM {args.hidden}×2{layers}, dropout {DROPOUT}{dropout}, "
             f"{how_run(results)}. "
             f"Test scores use the best dev checkpoint. {vectors_text(args.embeddings)}"
             f"{ensemble_text(args.ensemble)}"

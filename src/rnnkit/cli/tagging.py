@@ -24,6 +24,7 @@ import argparse
 import logging
 import sys
 from collections import deque
+from collections.abc import Iterator, Sequence
 
 from rnnkit.cli.common import (
     add_run_arguments,
@@ -36,6 +37,7 @@ from rnnkit.cli.common import (
 from rnnkit.data.labelled_text import FORMATS as TEXT_FORMATS
 from rnnkit.data.labelled_text import TOKENIZERS, read_labelled
 from rnnkit.data.tagged_sentence import FORMATS as TAG_FORMATS
+from rnnkit.data.tagged_sentence import TaggedSentence
 from rnnkit.engine.config import TrainConfig, train_config_from_args
 from rnnkit.engine.settings import read_settings_file, split_settings
 from rnnkit.errors import ConfigError
@@ -64,6 +66,7 @@ TAGGER_FLAGS = {
     "init-from": ("init_from", str, "word-level language model (checkpoint or run directory of 'rnnkit train lm "
                   "--level word') whose embeddings and RNN layers start the tagger; same --cell, sizes E, H"),
     "lm-projection": LM_PROJECTION_FLAG,
+    "aux-weight": ("aux_weight", float, "weight of the --aux-columns losses against the tags' loss"),
     "batch-size": ("batch_size", int, "sentences per batch"),
 }
 CLASSIFIER_FLAGS = {
@@ -131,8 +134,12 @@ def _add_train_tagger(train: argparse._SubParsersAction) -> None:
     data.add_argument("--format", default="auto", choices=("auto", "conllu", "conll"),
                       help="file format; auto: conllu for *.conllu files (default: auto)")
     data.add_argument("--column", default=None,
-                      help="tag column: upos or xpos (CoNLL-U); ner, pos, chunk or a number (CoNLL) "
+                      help="tag column: upos, xpos or feats (CoNLL-U); ner, pos, chunk or a number (CoNLL) "
                            "(default: upos / ner)")
+    data.add_argument("--aux-columns", nargs="+", metavar="COLUMN", default=None,
+                      help="more columns of --train to learn beside the tags, never predicted (multi-task "
+                           "learning), e.g. xpos feats for a UPOS tagger; CoNLL-U: upos, xpos, feats; CoNLL: pos, "
+                           "chunk, ner or a number (default: none)")
     _add_flags(parser, TAGGER_FLAGS, Tagger, "runs/tagger")
     _add_lm_features(parser)
     parser.set_defaults(run=run_train_tagger)
@@ -157,6 +164,16 @@ def _train_format(args: argparse.Namespace, configured: str | None) -> str:
     return fmt
 
 
+def _read_tagged(
+    path: str, fmt: str, column: str | None, labelled: bool = True, aux: Sequence[str] = ()
+) -> Iterator[TaggedSentence]:
+    """``read_tagged``, a bad column name a one-line error."""
+    try:
+        return read_tagged(path, fmt, column, labelled, aux)
+    except ValueError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
 def run_train_tagger(args: argparse.Namespace) -> int:
     settings, config = _settings(args, TAGGER_FLAGS, Tagger)
     fmt = _train_format(args, settings.pop("data_format", None))  # the data flags win over a --config file
@@ -164,8 +181,10 @@ def run_train_tagger(args: argparse.Namespace) -> int:
     column = args.column or configured_column or DEFAULT_COLUMNS[fmt]
     if args.lm_features:  # else a --config file's lm_features stands
         settings["lm_features"] = args.lm_features
-    train = list(read_tagged(args.train, fmt, column))
-    dev = None if args.dev is None else list(read_tagged(args.dev, fmt, column))
+    if args.aux_columns:  # the same for aux_columns
+        settings["aux_columns"] = args.aux_columns
+    train = list(_read_tagged(args.train, fmt, column, aux=settings.get("aux_columns") or ()))
+    dev = None if args.dev is None else list(_read_tagged(args.dev, fmt, column))
     log.info("%s: %d sentences; dev: %s", args.train, len(train), "-" if dev is None else f"{len(dev)} sentences")
     tagger = Tagger(**settings, train_config=config, out_dir=args.out, data_format=fmt, column=column)
     try:
@@ -223,7 +242,7 @@ def _column_for(tagger: TagPredictor, fmt: str, given: str | None) -> str | None
 def run_tag(args: argparse.Namespace) -> int:
     tagger = _load_tagger(args)
     fmt = resolve_format(args.file, args.format)
-    sentences = read_tagged(args.file, fmt, _column_for(tagger, fmt, args.column), labelled=False)
+    sentences = _read_tagged(args.file, fmt, _column_for(tagger, fmt, args.column), labelled=False)
     ending = "\n" if fmt == "text" else "\n\n"
     waiting: deque = deque()  # sentences read but not yet written, in order
 
@@ -318,7 +337,7 @@ def evaluate(args: argparse.Namespace) -> int:
 def _evaluate_tagger(args: argparse.Namespace) -> int:
     tagger = _load_tagger(args)
     fmt = args.format or tagger.data_format
-    report = tagger.evaluate(read_tagged(args.file, fmt, _column_for(tagger, fmt, None)))
+    report = tagger.evaluate(_read_tagged(args.file, fmt, _column_for(tagger, fmt, None)))
     print(f"{args.file}: {report.sentences} sentences, {report.tokens} tokens")
     print(f"token accuracy {100 * report.accuracy:.2f}")
     if report.spans is not None:

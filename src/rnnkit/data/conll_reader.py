@@ -8,7 +8,7 @@ DataError naming the file and line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rnnkit.data.lines import display_name, numbered_lines
@@ -38,7 +38,9 @@ def column_index(column: str | int) -> int:
     return number - 1
 
 
-def read_conll(path: str | Path, column: str | int = "ner", labelled: bool = True) -> Iterator[TaggedSentence]:
+def read_conll(
+    path: str | Path, column: str | int = "ner", labelled: bool = True, aux: Sequence[str] = ()
+) -> Iterator[TaggedSentence]:
     """Yield the sentences of a CoNLL-2003 style file (``-`` for standard input).
 
     Args:
@@ -46,6 +48,8 @@ def read_conll(path: str | Path, column: str | int = "ner", labelled: bool = Tru
         column: ``pos``, ``chunk``, ``ner`` or a 1-based column number, the tag column.
         labelled: if True every token line must have the tag column; if False only the token is needed
             (input to tag) and the sentence's ``tags`` is None.
+        aux: more columns (names or numbers) to read into each sentence's ``aux``, each required on every
+            token line (for a tagger's auxiliary tasks).
 
     Example:
         >>> import tempfile, os
@@ -56,20 +60,24 @@ def read_conll(path: str | Path, column: str | int = "ner", labelled: bool = Tru
         >>> os.remove(f.name)
     """
     index = column_index(column)
+    aux_index = {str(a): column_index(a) for a in aux}
+    needed = ([index] if labelled else []) + list(aux_index.values())  # columns every token line must have
     name = display_name(path)
     width: int | None = None  # columns on the first token line, and where it was
     width_line = 0
     lines: list[str] = []
     tokens: list[str] = []
     tags: list[str] = []
+    aux_tags: dict[str, list[str]] = {a: [] for a in aux_index}
     token_lines: list[int] = []
     rows: list[int] = []
     for number, line in numbered_lines(path):
         cells = line.split()
         if not cells:
             if tokens:
-                yield _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index)
+                yield _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index, aux_tags)
                 lines, tokens, tags, token_lines, rows = [], [], [], [], []
+                aux_tags = {a: [] for a in aux_index}
             elif lines:
                 lines.append("")  # the blank line after -DOCSTART-
             continue
@@ -78,10 +86,11 @@ def read_conll(path: str | Path, column: str | int = "ner", labelled: bool = Tru
             continue
         if width is None:
             width, width_line = len(cells), number
-        if labelled and len(cells) <= index:
-            raise DataError(
-                name, f"no tag in column {index + 1}: the line has {len(cells)} column(s)", line=number
-            )
+        for wanted in needed:
+            if len(cells) <= wanted:
+                raise DataError(
+                    name, f"no tag in column {wanted + 1}: the line has {len(cells)} column(s)", line=number
+                )
         if len(cells) != width:
             raise DataError(
                 name, f"expected {width} columns (as on line {width_line}), found {len(cells)}", line=number
@@ -89,11 +98,13 @@ def read_conll(path: str | Path, column: str | int = "ner", labelled: bool = Tru
         lines.append(line)
         tokens.append(cells[0])
         tags.append(cells[index] if len(cells) > index else "")
+        for wanted, values in aux_tags.items():
+            values.append(cells[aux_index[wanted]])
         token_lines.append(number)
         rows.append(len(lines) - 1)
     if tokens:
-        yield _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index)
+        yield _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index, aux_tags)
 
 
-def _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index) -> TaggedSentence:
-    return TaggedSentence(tokens, tags if labelled else None, name, token_lines, lines, rows, index, "conll")
+def _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index, aux) -> TaggedSentence:
+    return TaggedSentence(tokens, tags if labelled else None, name, token_lines, lines, rows, index, "conll", aux)

@@ -11,26 +11,31 @@ the file and line; nothing is skipped silently.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rnnkit.data.lines import display_name, numbered_lines
 from rnnkit.data.tagged_sentence import TaggedSentence
 from rnnkit.errors import DataError
 
-COLUMNS = {"upos": 3, "xpos": 4}
+COLUMNS = {"upos": 3, "xpos": 4, "feats": 5}
+OPTIONAL = {"feats"}  # columns where "_" is a value (no features), not a missing tag
 _RANGE = re.compile(r"^[1-9][0-9]*-[1-9][0-9]*$")
 _EMPTY_NODE = re.compile(r"^[0-9]+\.[1-9][0-9]*$")
 
 
-def read_conllu(path: str | Path, column: str = "upos", labelled: bool = True) -> Iterator[TaggedSentence]:
+def read_conllu(
+    path: str | Path, column: str = "upos", labelled: bool = True, aux: Sequence[str] = ()
+) -> Iterator[TaggedSentence]:
     """Yield the sentences of a CoNLL-U file (``-`` for standard input).
 
     Args:
         path: the file.
-        column: ``upos`` or ``xpos``, the tag column.
-        labelled: if True every word must have a tag (not ``_``); if False tags are read where present
-            and the sentence's ``tags`` is None (input to tag).
+        column: ``upos``, ``xpos`` or ``feats`` (the whole FEATS string, ``_`` for none), the tag column.
+        labelled: if True every word must have a tag (not ``_``, except in FEATS); if False tags are read
+            where present and the sentence's ``tags`` is None (input to tag).
+        aux: more columns of the same names to read into each sentence's ``aux``, each as ``column`` is
+            when labelled (for a tagger's auxiliary tasks).
 
     Example:
         >>> import tempfile, os
@@ -43,23 +48,26 @@ def read_conllu(path: str | Path, column: str = "upos", labelled: bool = True) -
         [(['Do', "n't"], ['AUX', 'PART'])]
         >>> os.remove(f.name)
     """
-    if column not in COLUMNS:
-        raise ValueError(f"column must be one of {sorted(COLUMNS)}, got {column!r}")
+    for wanted in (column, *aux):
+        if wanted not in COLUMNS:
+            raise ValueError(f"column must be one of {sorted(COLUMNS)}, got {wanted!r}")
     index = COLUMNS[column]
     name = display_name(path)
     lines: list[str] = []
     tokens: list[str] = []
     tags: list[str] = []
+    aux_tags: dict[str, list[str]] = {a: [] for a in aux}
     token_lines: list[int] = []
     rows: list[int] = []
     number = 0
     for number, line in numbered_lines(path):
         if not line.strip():
             if tokens:
-                yield _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index)
+                yield _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index, aux_tags)
             elif lines:
                 raise DataError(name, "sentence has no words (only comments or multi-word lines)", line=number)
             lines, tokens, tags, token_lines, rows = [], [], [], [], []
+            aux_tags = {a: [] for a in aux}
             continue
         lines.append(line)
         if line.startswith("#"):
@@ -76,20 +84,29 @@ def read_conllu(path: str | Path, column: str = "upos", labelled: bool = True) -
             raise DataError(
                 name, f"word ID {word_id} out of order (expected {len(tokens) + 1}; missing blank line?)", number
             )
-        tag = cells[index]
-        if labelled and tag in ("_", ""):
-            raise DataError(
-                name, f"word {word_id} has no {column.upper()} tag (column {index + 1} is '_')", number
-            )
+        if labelled:
+            _check_tag(cells, column, name, number)
+        for wanted, values in aux_tags.items():
+            values.append(_check_tag(cells, wanted, name, number))
         tokens.append(cells[1])
-        tags.append(tag)
+        tags.append(cells[index])
         token_lines.append(number)
         rows.append(len(lines) - 1)
     if tokens:
-        yield _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index)
+        yield _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index, aux_tags)
     elif lines:
         raise DataError(name, "file ends with comments but no words (a truncated sentence?)", line=number)
 
 
-def _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index) -> TaggedSentence:
-    return TaggedSentence(tokens, tags if labelled else None, name, token_lines, lines, rows, index, "conllu")
+def _check_tag(cells: list[str], column: str, name: str, number: int) -> str:
+    """The word's tag in ``column``; a DataError if it has none (``_``; in FEATS ``_`` is a value)."""
+    index = COLUMNS[column]
+    tag = cells[index]
+    if tag == "" or (tag == "_" and column not in OPTIONAL):
+        raise DataError(name, f"word {cells[0]} has no {column.upper()} tag (column {index + 1} is "
+                        f"'{tag or '_'}')", number)
+    return tag
+
+
+def _sentence(tokens, tags, labelled, name, token_lines, lines, rows, index, aux) -> TaggedSentence:
+    return TaggedSentence(tokens, tags if labelled else None, name, token_lines, lines, rows, index, "conllu", aux)

@@ -30,6 +30,8 @@ class TaggedSentence:
         token_rows: for each token, its index in ``lines``.
         column: the 0-based column that holds (or will hold) the tag; -1 for plain text.
         format: one of ``FORMATS``.
+        aux: the tags of other columns read with it, by column name (``aux=`` of the readers), e.g.
+            ``{"xpos": [...]}``: a tagger's auxiliary tasks (``Tagger(aux_columns=...)``).
     """
 
     tokens: list[str]
@@ -40,6 +42,7 @@ class TaggedSentence:
     token_rows: list[int] = field(default_factory=list)
     column: int = -1
     format: str = "text"
+    aux: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def line(self) -> int | None:

@@ -11,8 +11,12 @@ represented by its embedding and by the final states of a Bi-RNN read over its c
                                                           + P with lm_projection: W_z z_t + b_z instead)
     h^{(t)} = [→h^{(t)} ; ←h^{(t)}]                       (2·H, a bidirectional Recurrent over x_1 … x_n)
     s_t = W_hy h^{(t)} + b_y                             (K tag logits per token)
+    a_t^c = W_c h^{(t)} + b_c                            (K_c logits of each auxiliary column c, aux_tags)
 
-so that words never seen in training still get a vector from their spelling. The head decides how tag
+so that words never seen in training still get a vector from their spelling. Auxiliary columns (e.g. XPOS
+and FEATS next to UPOS) are extra softmax outputs over the same h^{(t)}, trained with the main tags and
+never decoded: multi-task learning (Søgaard & Goldberg 2016; Plank et al. 2016), whose only use is to make
+h^{(t)} learn more from the same sentences. The head decides how tag
 scores combine: :class:`SoftmaxHead` (each token on its own) or :class:`~rnnkit.models.crf.CRF`
 (transition scores between neighbouring tags, Viterbi decoding). Characters are encoded once per distinct
 word of a batch (``chars`` holds the U unique words), then gathered back to the (B, T) positions.
@@ -108,6 +112,7 @@ class BiRNNTagger(nn.Module):
             states z_t join x_t (default None: none).
         lm_projection: P, the size z_t is mapped to first, W_z z_t + b_z, learned (default None: z_t as it is;
             see :func:`~rnnkit.models.char_lm_features.context_layer`).
+        aux_tags: K_c for each auxiliary column c, by name (default None: none).
 
     Inputs:
         words: (B, T) word ids; lengths: (B,) true lengths;
@@ -116,11 +121,12 @@ class BiRNNTagger(nn.Module):
         context: (B, T, Σ H_lm) the states z_t, ``lm_features``'s output for the batch (only with it).
 
     Outputs:
-        logits: (B, T, K) tag scores (the CRF's emissions when the head is a CRF).
+        logits: (B, T, K) tag scores (the CRF's emissions when the head is a CRF). ``states`` gives the
+        dropped-out h^{(t)} (B, T, 2·H) that ``output`` and ``aux_outputs[c]`` map to scores.
 
     Attributes:
         embedding.weight (V, E); chars (the character encoder); rnn (the Recurrent);
-        output.weight (K, 2·H), output.bias (K,); head.
+        output.weight (K, 2·H), output.bias (K,); aux_outputs (a ModuleDict of Linear(2·H, K_c)); head.
 
     Example:
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
@@ -148,6 +154,7 @@ class BiRNNTagger(nn.Module):
         head: nn.Module | Mapping[str, Any] | None = None,
         lm_features: CharLMFeatures | Mapping[str, Any] | None = None,
         lm_projection: int | None = None,
+        aux_tags: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         check_sizes(vocab_size=vocab_size, num_tags=num_tags, word_dim=word_dim, hidden_size=hidden_size,
@@ -172,6 +179,9 @@ class BiRNNTagger(nn.Module):
         self.rnn = bidirectional_rnn(cell, word_dim + self.chars.output_size + context_size, hidden_size,
                                      num_layers, dropout)
         self.output = nn.Linear(2 * hidden_size, num_tags)
+        self.aux_tags = dict(aux_tags or {})
+        check_sizes(**{f"aux_tags[{name!r}]": k for name, k in self.aux_tags.items()})
+        self.aux_outputs = nn.ModuleDict({name: nn.Linear(2 * hidden_size, k) for name, k in self.aux_tags.items()})
         # ----- head: how tag scores combine -----
         self.head = build_part(SoftmaxHead() if head is None else head, HEADS, "head")
         if isinstance(self.head, CRF) and self.head.num_tags != num_tags:
@@ -185,7 +195,7 @@ class BiRNNTagger(nn.Module):
             "num_layers": self.num_layers, "cell": self.cell, "dropout": self.dropout,
             "head": part_config(self.head, HEADS),
             "lm_features": None if self.lm_features is None else self.lm_features.get_config(),
-            "lm_projection": self.lm_projection,
+            "lm_projection": self.lm_projection, "aux_tags": self.aux_tags or None,
         }
 
     @classmethod
@@ -201,10 +211,22 @@ class BiRNNTagger(nn.Module):
         char_index: torch.Tensor,
         context: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        return self.output(self.states(words, lengths, chars, char_lengths, char_index, context))  # (B, T, K)
+
+    def states(
+        self,
+        words: torch.Tensor,
+        lengths: torch.Tensor,
+        chars: torch.Tensor,
+        char_lengths: torch.Tensor,
+        char_index: torch.Tensor,
+        context: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """h^{(t)} after dropout, (B, T, 2·H): what the output layers read (inputs as ``forward``'s)."""
         if (context is None) != (self.lm_features is None):
             raise ValueError("context (the LM states z_t) is given exactly when the tagger has lm_features")
         spelled = self.chars(chars, char_lengths)[char_index]  # (U, 2·H_c) → (B, T, 2·H_c)
         parts = [self.embedding(words), spelled] + ([] if context is None else [self.context_layer(context)])
         x = self.drop(torch.cat(parts, dim=2))  # (B, T, E + 2·H_c [+ Σ H_lm or P])
         h, _ = self.rnn(x, lengths=lengths)  # (B, T, 2·H)
-        return self.output(self.drop(h))  # (B, T, K)
+        return self.drop(h)

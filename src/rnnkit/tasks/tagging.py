@@ -26,7 +26,8 @@ from typing import Any
 
 import torch
 
-from rnnkit.data.conll_reader import read_conll
+from rnnkit.data.conll_reader import column_index, read_conll
+from rnnkit.data.conllu_reader import COLUMNS as CONLLU_COLUMNS
 from rnnkit.data.conllu_reader import read_conllu
 from rnnkit.data.tag_schemes import detect
 from rnnkit.data.tagged_sentence import FORMATS, TaggedSentence, read_plain
@@ -49,7 +50,7 @@ HEADS = {"softmax": SoftmaxHead, "crf": CRF}
 # (the language model the training started from) as provenance only.
 _SETTINGS = ("cell", "word_dim", "char_dim", "char_hidden", "hidden_size", "num_layers", "dropout", "head",
              "min_freq", "lowercase", "word_dropout", "init_from", "lm_features", "lm_projection", "freeze_embeddings",
-             "batch_size", "data_format", "column")
+             "batch_size", "data_format", "column", "aux_columns", "aux_weight")
 
 
 DEFAULT_COLUMNS = {"conllu": "upos", "conll": "ner"}
@@ -65,21 +66,31 @@ def resolve_format(path: str | Path, fmt: str | None) -> str:
 
 
 def read_tagged(
-    path: str | Path, fmt: str | None = None, column: str | None = None, labelled: bool = True
+    path: str | Path, fmt: str | None = None, column: str | None = None, labelled: bool = True,
+    aux: Sequence[str] = (),
 ) -> Iterator[TaggedSentence]:
     """The sentences of a CoNLL-U, CoNLL-2003 or (unlabelled only) plain-text file, read lazily.
 
-    ``column`` defaults to ``upos`` (CoNLL-U) or ``ner`` (CoNLL).
+    ``column`` defaults to ``upos`` (CoNLL-U) or ``ner`` (CoNLL); ``aux`` names more columns to read into
+    each sentence's ``aux`` (a tagger's auxiliary tasks).
     """
     fmt = resolve_format(path, fmt)
     if fmt == "text":
         if labelled:
             raise DataError(str(path), "plain text has no gold tags; give --format conllu or conll")
+        if aux:
+            raise DataError(str(path), "plain text has no auxiliary columns; give --format conllu or conll")
         return read_plain(path)
     column = column or DEFAULT_COLUMNS[fmt]
+    # The readers are generators: check the columns now, not at the first sentence.
+    for name in (column, *aux):
+        if fmt == "conllu" and name not in CONLLU_COLUMNS:
+            raise ValueError(f"column must be one of {', '.join(CONLLU_COLUMNS)} in CoNLL-U, got {name!r}")
+        if fmt == "conll":
+            column_index(name)
     if fmt == "conllu":
-        return read_conllu(path, column, labelled)
-    return read_conll(path, column, labelled)
+        return read_conllu(path, column, labelled, aux)
+    return read_conll(path, column, labelled, aux)
 
 
 def as_sentences(data: Iterable[TaggedSentence | tuple[Sequence[str], Sequence[str]]]) -> list[TaggedSentence]:
@@ -184,6 +195,11 @@ class Tagger(TagPredictor):
             the headline dev metric (accuracy or span F1, maximised) when dev data is given.
         out_dir: run directory for checkpoints and logs (default: a temporary directory).
         data_format, column: the input format and tag column, remembered for ``rnnkit tag`` (default None).
+        aux_columns: auxiliary columns to learn beside the tags (multi-task learning, e.g. ``["xpos",
+            "feats"]`` for a UPOS tagger): each training sentence's ``aux`` must hold them (``read_tagged(...,
+            aux=...)``). They shape the sentence Bi-RNN's states in training and are never predicted
+            (default None: none).
+        aux_weight: λ, the weight of the auxiliary losses against the tags' (default 1.0).
     """
 
     def __init__(
@@ -193,7 +209,7 @@ class Tagger(TagPredictor):
         init_from: str | None = None, lm_features: Sequence[str] | None = None, lm_projection: int | None = None,
         freeze_embeddings: bool = False, batch_size: int = 32,
         train_config: TrainConfig | None = None, out_dir: str | None = None, data_format: str | None = None,
-        column: str | None = None,
+        column: str | None = None, aux_columns: Sequence[str] | None = None, aux_weight: float = 1.0,
     ) -> None:
         self.cell = cell
         self.word_dim = word_dim
@@ -216,6 +232,8 @@ class Tagger(TagPredictor):
         self.out_dir = out_dir
         self.data_format = data_format
         self.column = column
+        self.aux_columns = None if aux_columns is None else [str(name) for name in aux_columns]
+        self.aux_weight = aux_weight
 
     # ----- training -----
 
@@ -228,7 +246,8 @@ class Tagger(TagPredictor):
             chars = CharEncoder(len(encoder.chars), self.char_dim, self.char_hidden, self.cell)
         head = CRF(num_tags) if self.head == "crf" else SoftmaxHead()
         return BiRNNTagger(len(encoder.words), num_tags, self.word_dim, chars, self.hidden_size, self.num_layers,
-                           self.cell, self.dropout, head, lm_features, self.lm_projection)
+                           self.cell, self.dropout, head, lm_features, self.lm_projection,
+                           {name: len(vocab) for name, vocab in encoder.aux.items()})
 
     def fit(self, train: Iterable, dev: Iterable | None = None, resume: bool = False) -> Tagger:
         """Build the vocabularies and the model from ``train`` and train it (early stopping on ``dev``).
@@ -244,12 +263,16 @@ class Tagger(TagPredictor):
         dev_set = None if dev is None else as_sentences(dev)
         if not train_set:
             raise DataError(None, "no training sentences")
+        aux = aux_tag_lists(train_set, self.aux_columns or [])
+        if self.aux_weight < 0:
+            raise ValueError(f"aux_weight must be >= 0, got {self.aux_weight}")
         config = self.train_config or TrainConfig()
         torch.manual_seed(config.seed)  # the model's initial weights
         # The character LMs are read on resume too: their configs and vocabularies build the model and encoder.
         lm_features, lm_chars = read_char_lms(self.lm_features or [])
         encoder = TaggingEncoder.build([s.tokens for s in train_set], [s.tags for s in train_set], self.min_freq,
-                                       self.lowercase, lm_chars, [] if lm_features is None else lm_features.directions)
+                                       self.lowercase, lm_chars, [] if lm_features is None else lm_features.directions,
+                                       aux)
         model = self._build_model(encoder, lm_features)
         # A resumed run takes every weight from its last checkpoint: no pretrained weights are copied in.
         self.transfer_ = None if resume else pretrained_init(model, encoder.words, self.embeddings, self.init_from,
@@ -264,6 +287,7 @@ class Tagger(TagPredictor):
             encoder, ([s.tokens for s in train_set], [encoder.tags.encode(s.tags) for s in train_set]),
             None if dev_set is None else ([s.tokens for s in dev_set], [s.tags for s in dev_set]),
             self.batch_size, config.seed, self.word_dropout, headline,
+            {name: [encoder.aux[name].encode(seq) for seq in column] for name, column in aux.items()}, self.aux_weight,
         )
         self._fitted_parts(encoder, model, headline)
         with tempfile.TemporaryDirectory(prefix="rnnkit-tagger-") as scratch:
@@ -311,6 +335,19 @@ class Tagger(TagPredictor):
             raise CheckpointError(f"{path}: malformed tagger settings or vocabularies: {err}") from None
         tagger._fitted_parts(encoder, model, headline)
         return tagger
+
+
+def aux_tag_lists(sentences: Sequence[TaggedSentence], columns: Sequence[str]) -> dict[str, list[list[str]]]:
+    """Each auxiliary column's tags of ``sentences``; DataError (file, line) for a sentence without them."""
+    out: dict[str, list[list[str]]] = {name: [] for name in columns}
+    for i, sentence in enumerate(sentences):
+        for name in columns:
+            tags = sentence.aux.get(name)
+            if tags is None or len(tags) != len(sentence.tokens):
+                raise DataError(sentence.path, f"sentence {i + 1} has no {name!r} tag for every token (read the "
+                                f"file with that auxiliary column)", line=sentence.line)
+            out[name].append(tags)
+    return out
 
 
 def _unknown_tags(

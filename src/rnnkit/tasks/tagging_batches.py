@@ -12,7 +12,7 @@ batch's sentences only when the LMs must run (:meth:`TaggingEncoder.lm_inputs`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -36,6 +36,7 @@ class TaggingBatch:
     tags: torch.Tensor | None  # (B, T), 0 at padding (masked by lengths)
     indices: list[int]
     sentences: Sequence[Sequence[str]]  # the words, for the character LMs' inputs (TaggingEncoder.lm_inputs)
+    aux: dict[str, torch.Tensor] = field(default_factory=dict)  # column → (B, T) auxiliary tag ids (training)
 
     def inputs(self) -> tuple[torch.Tensor, ...]:
         """The model's positional inputs."""
@@ -52,6 +53,7 @@ class TaggingEncoder:
         lowercase: look words up in lower case (characters keep their case).
         lm_chars, lm_directions: the character vocabulary and the direction ("forward", "backward") of each
             character LM whose states the tagger reads (default: none).
+        aux: the tag vocabulary of each auxiliary column, by name (default: none).
 
     Example:
         >>> enc = TaggingEncoder.build([["The", "dog"], ["A", "dog"]], [["D", "N"], ["D", "N"]])
@@ -64,7 +66,7 @@ class TaggingEncoder:
 
     def __init__(
         self, words: Vocab, chars: Vocab, tags: Vocab, lowercase: bool = False, lm_chars: Sequence[Vocab] = (),
-        lm_directions: Sequence[str] = (),
+        lm_directions: Sequence[str] = (), aux: dict[str, Vocab] | None = None,
     ) -> None:
         if len(lm_chars) != len(lm_directions):
             raise ValueError("give one direction per character LM vocabulary")
@@ -74,33 +76,39 @@ class TaggingEncoder:
         self.lowercase = lowercase
         self.lm_chars = list(lm_chars)
         self.lm_directions = list(lm_directions)
+        self.aux = dict(aux or {})
         self._spelling: dict[str, list[int]] = {}  # word → character ids, cached across batches
 
     @classmethod
     def build(
         cls, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], min_freq: int = 1,
         lowercase: bool = False, lm_chars: Sequence[Vocab] = (), lm_directions: Sequence[str] = (),
+        aux: dict[str, Sequence[Sequence[str]]] | None = None,
     ) -> TaggingEncoder:
-        """Vocabularies from training sentences; words below ``min_freq`` become ``<unk>``."""
+        """Vocabularies from training sentences (and ``aux``: each auxiliary column's tags of the same sentences);
+        words below ``min_freq`` become ``<unk>``."""
         fold = str.lower if lowercase else str
         words = Vocab.build(
             ([fold(w) for w in s] for s in sentences), tokenize=list, specials=(PAD, UNK), min_freq=min_freq
         )
         chars = Vocab.build((c for s in sentences for w in s for c in w), tokenize=list, specials=(PAD, UNK))
-        tag_set = Vocab(sorted({t for seq in tags for t in seq}), unk=None)
-        return cls(words, chars, tag_set, lowercase, lm_chars, lm_directions)
+        aux_sets = {name: _tag_vocab(column) for name, column in (aux or {}).items()}
+        return cls(words, chars, _tag_vocab(tags), lowercase, lm_chars, lm_directions, aux_sets)
 
     def to_json(self) -> dict:
         data = {"words": self.words.to_json(), "chars": self.chars.to_json(), "tags": self.tags.to_json()}
         if self.lm_chars:
             data["lm_chars"] = [vocab.to_json() for vocab in self.lm_chars]
             data["lm_directions"] = self.lm_directions
+        if self.aux:
+            data["aux"] = {name: vocab.to_json() for name, vocab in self.aux.items()}
         return data
 
     @classmethod
     def from_json(cls, data: dict, lowercase: bool) -> TaggingEncoder:
         return cls(Vocab.from_json(data["words"]), Vocab.from_json(data["chars"]), Vocab.from_json(data["tags"]),
-                   lowercase, [Vocab.from_json(v) for v in data.get("lm_chars", [])], data.get("lm_directions", []))
+                   lowercase, [Vocab.from_json(v) for v in data.get("lm_chars", [])], data.get("lm_directions", []),
+                   {name: Vocab.from_json(v) for name, v in data.get("aux", {}).items()})
 
     def word_ids(self, sentence: Sequence[str]) -> list[int]:
         return [self.words.id(w.lower() if self.lowercase else w) for w in sentence]
@@ -135,3 +143,8 @@ class TaggingEncoder:
         if tags is not None:
             tag_ids, _ = pad([seq if not seq or isinstance(seq[0], int) else self.tags.encode(seq) for seq in tags])
         return TaggingBatch(words, lengths, chars, char_lengths, char_index, tag_ids, list(indices), sentences)
+
+
+def _tag_vocab(tags: Sequence[Sequence[str]]) -> Vocab:
+    """The sorted tag set, no specials: every id is a real tag."""
+    return Vocab(sorted({t for seq in tags for t in seq}), unk=None)

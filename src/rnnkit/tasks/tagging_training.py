@@ -6,6 +6,13 @@ Loss per sentence of n tokens with gold tags y (mean over all tokens of a batch)
     softmax head:  −Σ_t log softmax(s_t)_{y_t}            (token cross-entropy)
     CRF head:      −log p(y | x) = log Z − s(y)           (see :mod:`rnnkit.models.crf`)
 
+With auxiliary columns c (e.g. XPOS and FEATS beside UPOS), training adds their token cross-entropies,
+weighted by λ (``aux_weight``):
+
+    loss = loss_main + λ Σ_c −(1/N) Σ_t log softmax(a_t^c)_{y_t^c}
+
+Only training batches carry auxiliary tags, so the dev loss and every score are the main column's alone.
+
 Decoding: argmax per token (softmax) or Viterbi (:func:`rnnkit.decode.viterbi.viterbi`, CRF).
 
 Several taggers over the same tags predict together as a product of experts: their per-token scores s_t
@@ -33,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnkit.data.batching import Batches, length_buckets
+from rnnkit.data.batching import Batches, length_buckets, pad
 from rnnkit.decode.viterbi import viterbi
 from rnnkit.engine import StepResult, evaluating
 from rnnkit.metrics.tagging import span_scores, token_accuracy
@@ -49,8 +56,13 @@ def tagging_loss(model: nn.Module, logits: torch.Tensor, batch: TaggingBatch) ->
     if isinstance(head, CRF):
         nll = head.log_partition(logits, batch.lengths) - head.path_score(logits, batch.tags, batch.lengths)
         return nll.sum() / n_tokens
-    mask = torch.arange(logits.size(1), device=logits.device) < batch.lengths[:, None]  # (B, T)
-    return F.cross_entropy(logits[mask], batch.tags[mask])  # (N, K) logits of the N real tokens
+    return token_cross_entropy(logits, batch.tags, batch.lengths)
+
+
+def token_cross_entropy(logits: torch.Tensor, tags: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean −log softmax(s_t)_{y_t} over the real tokens: logits (B, T, K), tags (B, T), lengths (B,)."""
+    mask = torch.arange(logits.size(1), device=logits.device) < lengths[:, None]  # (B, T)
+    return F.cross_entropy(logits[mask], tags[mask])  # (N, K) logits of the N real tokens
 
 
 def decode(head: nn.Module, logits: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
@@ -114,6 +126,8 @@ class TaggingTask:
         word_dropout: probability of replacing a word id by ``<unk>`` in training, so that the ``<unk>``
             embedding is trained for the unknown words of test data (Kiperwasser & Goldberg 2016).
         headline: "accuracy" or "f1", the metric ``evaluate`` reports first.
+        aux: the training sentences' tag ids in each auxiliary column, by name (default: none).
+        aux_weight: λ, the auxiliary losses' weight (module docstring; default 1.0).
     """
 
     def __init__(
@@ -125,6 +139,8 @@ class TaggingTask:
         seed: int,
         word_dropout: float,
         headline: str,
+        aux: dict[str, Sequence[Sequence[int]]] | None = None,
+        aux_weight: float = 1.0,
     ) -> None:
         self.encoder = encoder
         self.sentences, self.tags = train
@@ -135,6 +151,8 @@ class TaggingTask:
         self.seed = seed
         self.word_dropout = word_dropout
         self.headline = headline
+        self.aux = dict(aux or {})
+        self.aux_weight = aux_weight
         self._eval: list[TaggingBatch] | None = None
         # Dev predictions decoded while the engine computes the dev loss, so that evaluate() needs no
         # second pass over the dev set (the engine calls loss on every eval batch, then evaluate).
@@ -142,10 +160,12 @@ class TaggingTask:
         self._contexts = ContextCache()  # z_t of each sentence: the LMs are frozen, so it never changes
 
     def _build(self, group: Sequence[int]) -> TaggingBatch:
-        return self.encoder.batch(
+        batch = self.encoder.batch(
             [self.sentences[i] for i in group], [self.tags[i] for i in group], list(group),
             [self.word_ids[i] for i in group],
         )
+        batch.aux = {name: pad([ids[i] for i in group])[0] for name, ids in self.aux.items()}
+        return batch
 
     def train_batches(self, epoch: int) -> Batches:
         return Batches(length_buckets(self.lengths, self.batch_size, self.seed, epoch), self._build)
@@ -168,11 +188,18 @@ class TaggingTask:
             drop = torch.rand(words.shape, device=words.device) < self.word_dropout
             words = words.masked_fill(drop & (words != 0), self.encoder.words.id(self.encoder.words.unk))
         context = self._contexts(model, batch.indices, batch.lengths, lambda: self.encoder.lm_inputs(batch.sentences))
-        logits = model(words, *batch.inputs()[1:], context=context)  # (B, T, K)
+        h = model.states(words, *batch.inputs()[1:], context=context)  # (B, T, 2·H)
+        logits = model.output(h)  # (B, T, K)
         if not model.training and self.dev is not None:
             for i, ids in zip(batch.indices, decode(model.head, logits, batch.lengths), strict=True):
                 self._dev_predictions[i] = ids
-        return StepResult(tagging_loss(model, logits, batch), int(batch.lengths.sum()))
+        loss, metrics = tagging_loss(model, logits, batch), {}
+        if batch.aux:
+            aux = sum(token_cross_entropy(model.aux_outputs[name](h), tags, batch.lengths)
+                      for name, tags in batch.aux.items())
+            loss = loss + self.aux_weight * aux
+            metrics["aux_loss"] = float(aux.detach())
+        return StepResult(loss, int(batch.lengths.sum()), metrics=metrics)
 
     def evaluate(self, model: nn.Module) -> dict[str, float]:
         """Dev token accuracy, and span F1 when the tags are entity tags."""
