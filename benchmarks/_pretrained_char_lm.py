@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from _pretrained_lm import wikitext
+from _setup import imdb_reviews
 from _tagging_data import read_split
 
 SOURCES = ("train", "ud_ewt", "conll2003", "imdb", "wikitext")
@@ -97,8 +98,7 @@ def raw_lines(args: argparse.Namespace, train_lines: list[str]) -> tuple[list[st
         elif source in ("ud_ewt", "conll2003"):
             found = [" ".join(tokens) for tokens, _ in read_split(args.data, source, 0)]
         elif source == "imdb":
-            with open(Path(args.data) / "imdb" / "train.jsonl", encoding="utf-8") as f:
-                found = [" ".join(re.sub(r"<br\s*/?>", " ", json.loads(line)["text"]).split()) for line in f]
+            found = [" ".join(re.sub(r"<br\s*/?>", " ", text).split()) for text, _ in imdb_reviews(args.data)]
         else:
             found = wikitext(args.data, None, lowercase=False)
         found = found[: args.limit_train] if args.limit_train else found

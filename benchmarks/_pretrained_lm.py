@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from _setup import imdb_reviews
 from rnnkit.data.labelled_text import tokenize
 from rnnkit.tasks.language_model import LanguageModel
 
@@ -61,15 +62,9 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace, systems: Se
         parser.error(f"--lm-text: unknown source(s) {', '.join(unknown)} (known: {', '.join(SOURCES)})")
 
 
-def imdb_reviews(data: str | Path, limit: int | None, lowercase: bool) -> list[str]:
+def imdb_lines(data: str | Path, limit: int | None, lowercase: bool) -> list[str]:
     """The IMDB training reviews, tokenised into words and punctuation (as the IMDB classifier reads them)."""
-    lines = []
-    with open(Path(data) / "imdb" / "train.jsonl", encoding="utf-8") as f:
-        for number, line in enumerate(f):
-            if limit is not None and number >= limit:
-                break
-            lines.append(" ".join(tokenize(json.loads(line)["text"], "words", lowercase)))
-    return lines
+    return [" ".join(tokenize(text, "words", lowercase)) for text, _ in imdb_reviews(data, "train", limit)]
 
 
 def wikitext(data: str | Path, limit: int | None, lowercase: bool) -> list[str]:
@@ -85,7 +80,7 @@ def lm_lines(args: argparse.Namespace, train_lines: list[str], lowercase: bool) 
     lines, described = [], []
     for source in args.lm_text.split(","):
         found = {"train": lambda: train_lines,  # the task's own training texts
-                 "imdb": lambda: imdb_reviews(args.data, args.limit_train, lowercase),
+                 "imdb": lambda: imdb_lines(args.data, args.limit_train, lowercase),
                  "wikitext": lambda: wikitext(args.data, args.limit_train, lowercase)}[source]()
         lines += found
         name = f"{args.dataset} training texts" if source == "train" else source

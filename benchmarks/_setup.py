@@ -1,11 +1,13 @@
-"""How a benchmark script starts: where the shared data is, the machine flags, rnnkit's optimiser flag, torch
-threads and logging."""
+"""How a benchmark script starts: where the shared data is (and IMDB's reviews, read by several scripts), the
+machine flags, rnnkit's optimiser flag, torch threads and logging."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+from itertools import islice
 from pathlib import Path
 
 import torch
@@ -14,6 +16,14 @@ import torch
 def shared_data() -> Path:
     """The shared data folder: ``$RNNKIT_SHARED/data``, else ``shared/data`` next to the repository."""
     return Path(os.environ.get("RNNKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
+
+
+def imdb_reviews(data: str | Path, split: str = "train", limit: int | None = None) -> list[tuple[str, str]]:
+    """(text, label) of the first ``limit`` (all: None) reviews of ``imdb/{split}.jsonl`` under ``data``, the
+    text raw (``<br />`` and all): each script tokenises it its own way."""
+    with open(Path(data) / "imdb" / f"{split}.jsonl", encoding="utf-8") as f:
+        reviews = [json.loads(line) for line in islice(f, limit)]
+    return [(review["text"], review["label"]) for review in reviews]
 
 
 def add_machine_arguments(parser: argparse.ArgumentParser, threads_help: str = "torch CPU threads") -> None:

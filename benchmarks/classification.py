@@ -39,7 +39,6 @@ out, leaving 22,500 to train on; reviews are cut at ``--max-length`` tokens. Run
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import time
@@ -52,7 +51,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 import _pretrained_char_lm as pretrained_char_lm
 import _pretrained_lm as pretrained_lm
 from _record import publish
-from _setup import start
+from _setup import imdb_reviews, start
 from _supervised_common import (
     add_shared_arguments,
     add_word_dropout_argument,
@@ -103,9 +102,7 @@ def sst_style(text: str) -> list[str]:
 def imdb_in_sst_style(data: str | Path, split: str = "train", limit: int | None = None) -> list[tuple[list[str], str]]:
     """The first ``limit`` (all: None) IMDB reviews of ``split`` (train, test) in SST-2's tokens, with SST-2's
     labels (1 positive)."""
-    with open(Path(data) / "imdb" / f"{split}.jsonl", encoding="utf-8") as f:
-        reviews = [json.loads(line) for line in f][:limit]
-    return [(sst_style(r["text"]), "1" if r["label"] == "pos" else "0") for r in reviews]
+    return [(sst_style(text), "1" if label == "pos" else "0") for text, label in imdb_reviews(data, split, limit)]
 
 
 def imdb_endings(args: argparse.Namespace) -> list[tuple[list[str], str]]:

@@ -11,7 +11,6 @@ perplexity on the evaluation text at the end of the budget, and throughput (word
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -21,21 +20,20 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _lm_common import BARE, RNNKIT, add_model_arguments, compare, recipe_text, streams_for, throughput_ratio
 from _record import publish
-from _setup import shared_data, start
+from _setup import imdb_reviews, shared_data, start
 from rnnkit.data.text import build_vocab, tokenize
 
 
-def reviews(path: Path, count: int) -> str:
-    lines = []
-    with open(path, encoding="utf-8") as f:
-        for line, _ in zip(f, range(count), strict=False):
-            lines.append(" ".join(json.loads(line)["text"].replace("<br />", " ").split()))
+def reviews(data: str, split: str, count: int) -> str:
+    """The first ``count`` reviews of ``split``, one a line, ``<br />`` read as a space."""
+    lines = [" ".join(text.replace("<br />", " ").split()) for text, _ in imdb_reviews(data, split, count)]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(shared_data() / "imdb"), help="folder of train.jsonl, test.jsonl")
+    parser.add_argument("--data", default=str(shared_data()), help="the data folder, holding imdb/train.jsonl and "
+                        "imdb/test.jsonl (default: ../shared/data)")
     parser.add_argument("--train-reviews", type=int, default=5000, help="training reviews (default 5000)")
     parser.add_argument("--eval-reviews", type=int, default=500, help="evaluation reviews (default 500)")
     parser.add_argument("--max-vocab", type=int, default=20000, help="vocabulary size (default 20000)")
@@ -43,8 +41,8 @@ def main() -> None:
     add_model_arguments(parser, hidden=256, layers=1, embedding=256, bptt=35, batch_size=32, dropout=0.2, lr=2e-3)
     args = start(parser)
 
-    train_text = reviews(Path(args.data) / "train.jsonl", args.train_reviews)
-    valid_text = reviews(Path(args.data) / "test.jsonl", args.eval_reviews)
+    train_text = reviews(args.data, "train", args.train_reviews)
+    valid_text = reviews(args.data, "test", args.eval_reviews)
     train_tokens = tokenize(train_text, "word")
     vocab = build_vocab(train_tokens, "word", max_size=args.max_vocab)
     valid = streams_for(torch.tensor(vocab.encode(tokenize(valid_text, "word"))), args.bptt)
