@@ -43,14 +43,6 @@ def tagged(words_lists):
             for words in words_lists]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def config(**extra):
     return TrainConfig(**{"device": "cpu", "progress": "off", "lr": 0.02, "seed": 0, **extra})
 

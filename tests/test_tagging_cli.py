@@ -30,15 +30,6 @@ def conllu(sentences):
     return "\n".join(rows) + "\n"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Models this small train faster on one thread than on two."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 TRAIN = ["--epochs", "4", "--progress", "off", "--device", "cpu", "--lr", "0.02", "--batch-size", "8"]
 
 
