@@ -59,8 +59,13 @@ def read_conll(
         [(['EU', 'rejects'], ['B-ORG', 'O'])]
         >>> os.remove(f.name)
     """
-    index = column_index(column)
+    index = column_index(column)  # checked now, not at the first sentence
     aux_index = {str(a): column_index(a) for a in aux}
+    return _sentences(path, index, labelled, aux_index)
+
+
+def _sentences(path: str | Path, index: int, labelled: bool, aux_index: dict[str, int]) -> Iterator[TaggedSentence]:
+    """``read_conll``'s sentences, its columns resolved to 0-based indices."""
     needed = ([index] if labelled else []) + list(aux_index.values())  # columns every token line must have
     name = display_name(path)
     width: int | None = None  # columns on the first token line, and where it was

@@ -48,9 +48,14 @@ def read_conllu(
         [(['Do', "n't"], ['AUX', 'PART'])]
         >>> os.remove(f.name)
     """
-    for wanted in (column, *aux):
+    for wanted in (column, *aux):  # checked now, not at the first sentence
         if wanted not in COLUMNS:
-            raise ValueError(f"column must be one of {sorted(COLUMNS)}, got {wanted!r}")
+            raise ValueError(f"column must be one of {', '.join(COLUMNS)} in CoNLL-U, got {wanted!r}")
+    return _sentences(path, column, labelled, aux)
+
+
+def _sentences(path: str | Path, column: str, labelled: bool, aux: Sequence[str]) -> Iterator[TaggedSentence]:
+    """``read_conllu``'s sentences, its arguments checked."""
     index = COLUMNS[column]
     name = display_name(path)
     lines: list[str] = []

@@ -26,8 +26,7 @@ from typing import Any
 
 import torch
 
-from rnnkit.data.conll_reader import column_index, read_conll
-from rnnkit.data.conllu_reader import COLUMNS as CONLLU_COLUMNS
+from rnnkit.data.conll_reader import read_conll
 from rnnkit.data.conllu_reader import read_conllu
 from rnnkit.data.tag_schemes import detect
 from rnnkit.data.tagged_sentence import FORMATS, TaggedSentence, read_plain
@@ -82,12 +81,6 @@ def read_tagged(
             raise DataError(str(path), "plain text has no auxiliary columns; give --format conllu or conll")
         return read_plain(path)
     column = column or DEFAULT_COLUMNS[fmt]
-    # The readers are generators: check the columns now, not at the first sentence.
-    for name in (column, *aux):
-        if fmt == "conllu" and name not in CONLLU_COLUMNS:
-            raise ValueError(f"column must be one of {', '.join(CONLLU_COLUMNS)} in CoNLL-U, got {name!r}")
-        if fmt == "conll":
-            column_index(name)
     if fmt == "conllu":
         return read_conllu(path, column, labelled, aux)
     return read_conll(path, column, labelled, aux)
